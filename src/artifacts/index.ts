@@ -1,0 +1,6 @@
+export * from './attachments.js';
+export * from './fs-store.js';
+export * from './mime.js';
+export * from './outputs.js';
+export * from './paths.js';
+export * from './store.js';

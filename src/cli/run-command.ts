@@ -1,0 +1,81 @@
+/** `procctl run`: the flags, then one call into the library's `run`. */
+import { randomUUID } from 'node:crypto';
+import { Option, type Command } from 'commander';
+import type { Envelope } from '../contracts/envelope.js';
+import type { Mode } from '../contracts/inputs.js';
+import { parseAttachSpec } from '../artifacts/attachments.js';
+import { DEFAULT_WRITE_PREFIX } from '../artifacts/paths.js';
+import { failureFor } from '../adapters/envelope-for.js';
+import { run } from '../api/run.js';
+import { artifactsLocation, openStore } from '../api/store-from-location.js';
+import { Registry } from '../registry/registry.js';
+import { readInputs, type InputsFlags } from './read-inputs.js';
+import { exitCodeFor, printEnvelope, stderrEventPrinter } from './print.js';
+
+export interface RunFlags extends InputsFlags {
+  ref: string;
+  mode?: Mode;
+  attach: string[];
+  executionId?: string;
+  writePrefix: string;
+  json?: boolean;
+  quiet?: boolean;
+  artifacts?: string;
+  registry?: string;
+  adapter: string;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** The flags every `run` shares (`procctl run`, and later `localctl run`, `modalctl run`). */
+export function addRunOptions(command: Command): Command {
+  return command
+    .requiredOption('--ref <ref>', 'processor reference, ns/name@N (e.g. llm/litellm@1)')
+    .addOption(new Option('--mode <mode>', 'mock (deterministic, no network; the default) or real').choices(['mock', 'real']))
+    .option('--inputs-json <json>', 'inputs v1 as a JSON string')
+    .option('--inputs-file <file>', 'read inputs v1 from a file')
+    .option('--inputs <dash>', 'read inputs v1 from stdin: --inputs -')
+    .option('--attach <name=path>', 'attach a file for {"$attach":"name"} placeholders (repeatable)', collect, [])
+    .option('--execution-id <id>', 'execution id (default: a new UUID); same id + inputs => same envelope bytes')
+    .option('--write-prefix <template>', 'artifact prefix template containing {execution_id}', DEFAULT_WRITE_PREFIX)
+    .option('--artifacts <dir>', 'artifact store directory (env PROCCTL_ARTIFACTS; default .procctl/artifacts)')
+    .option('--registry <dir>', 'registry directory (env PROCCTL_REGISTRY; default: the built-in processors)')
+    .option('--json', 'print the canonical envelope alone on stdout')
+    .option('-q, --quiet', 'no logs or tokens on stderr');
+}
+
+export async function runAction(flags: RunFlags): Promise<number> {
+  const executionId = flags.executionId ?? randomUUID();
+  const location = artifactsLocation(flags.artifacts);
+  const printer = flags.quiet ? undefined : stderrEventPrinter();
+  let envelope: Envelope;
+  try {
+    const store = await openStore(location);
+    const inputs = await readInputs(flags);
+    const result = await run({
+      ref: flags.ref,
+      inputs,
+      ...(flags.mode && { mode: flags.mode }),
+      attachments: flags.attach.map(parseAttachSpec),
+      executionId,
+      writePrefix: flags.writePrefix,
+      store,
+      registry: Registry.fromOptions(flags.registry),
+      adapterOpts: printer ? { onEvent: printer.onEvent } : {},
+    });
+    envelope = result.envelope;
+  } catch (err) {
+    envelope = failureFor({ ref: flags.ref, executionId, mode: flags.mode ?? 'mock', secretsPresent: [] }, err);
+  }
+  printer?.end();
+  printEnvelope(envelope, flags.json ?? false, location);
+  return exitCodeFor(envelope);
+}
+
+export function registerRunCommand(program: Command): void {
+  addRunOptions(program.command('run').description('run a processor and print its envelope'))
+    .addOption(new Option('--adapter <adapter>', 'where it runs').choices(['local']).default('local'))
+    .action(async (flags: RunFlags) => {
+      process.exitCode = await runAction(flags);
+    });
+}

@@ -1,0 +1,35 @@
+/**
+ * Finds a processor's handler module: `<registry>/<slug>/handler.js` when the registry folder ships
+ * one (user processors), else the built-in compiled one beside this package's code.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ProcctlError } from '../contracts/errors.js';
+import { isProcessorDefinition, type ProcessorDefinition } from '../sdk/index.js';
+
+const BUILTIN_HANDLERS = fileURLToPath(new URL('../../processors/', import.meta.url));
+const cache = new Map<string, Promise<ProcessorDefinition>>();
+
+export function handlerFile(slug: string, registryDir?: string): string | undefined {
+  const candidates = [registryDir && join(registryDir, slug, 'handler.js'), join(BUILTIN_HANDLERS, slug, 'handler.js')];
+  return candidates.find((file): file is string => Boolean(file) && existsSync(file as string));
+}
+
+export function loadProcessor(slug: string, registryDir?: string): Promise<ProcessorDefinition> {
+  const file = handlerFile(slug, registryDir);
+  if (!file) {
+    return Promise.reject(new ProcctlError('ERR_PROCESSOR_NOT_FOUND', `processor ${slug} has a registry entry but no handler.js${registryDir ? ` in ${join(registryDir, slug)}` : ''} and is not built in`, { slug }));
+  }
+  let loading = cache.get(file);
+  if (!loading) {
+    loading = import(pathToFileURL(file).href).then((mod: { default?: unknown }) => {
+      if (!isProcessorDefinition(mod.default)) {
+        throw new ProcctlError('ERR_REGISTRY_INVALID', `${file}: the default export is not a processor definition (defineProcessor({ mock, real }))`, { file });
+      }
+      return mod.default;
+    });
+    cache.set(file, loading);
+  }
+  return loading;
+}

@@ -1,0 +1,119 @@
+/**
+ * Runs one processor handler to completion under its limits: params checked against the
+ * registry's schema, required secrets present (real mode), the handler raced against `timeout_s`
+ * and cancellation, outputs canonicalised. Placements (in-process, the container runtime) share
+ * this, which is what makes their envelopes equal.
+ */
+import { ProcctlError, toProcctlError } from '../contracts/errors.js';
+import type { ResolvedInputs } from '../contracts/inputs.js';
+import { formatProblems, validateAgainst } from '../contracts/validator.js';
+import type { ArtifactRef } from '../artifacts/attachments.js';
+import { mimeFor } from '../artifacts/mime.js';
+import { planOutputs, type OutputPlan, type ProducedOutput } from '../artifacts/outputs.js';
+import type { RegistrySnapshot } from '../registry/registry.js';
+import type { LogLevel, ProcessorContext, ProcessorDefinition, ProcessorEvent } from '../sdk/index.js';
+import { secretRedactor } from './redact.js';
+
+export interface HandlerRun {
+  definition: ProcessorDefinition;
+  snapshot: RegistrySnapshot;
+  inputs: ResolvedInputs;
+  executionId: string;
+  writePrefix: string;
+  secretsPresent: readonly string[];
+  /** Where secret and config values come from: the placement's own environment. */
+  env: NodeJS.ProcessEnv;
+  readAttachment(ref: ArtifactRef): Promise<Uint8Array>;
+  onEvent?: (event: ProcessorEvent) => void;
+  signal?: AbortSignal;
+  /** Overrides the registry's `timeout_s` (only ever to shorten it). */
+  timeoutS?: number;
+}
+
+/** Checks that need no handler: params against the schema, secrets by name. */
+export function preflight(snapshot: RegistrySnapshot, inputs: ResolvedInputs, secretsPresent: readonly string[]): void {
+  const problems = validateAgainst(snapshot.entry.inputs_schema, inputs.params);
+  if (problems.length > 0) {
+    throw new ProcctlError('ERR_INPUT_INVALID', `params do not match ${snapshot.ref}'s inputs schema: ${formatProblems(problems, 'params')}`, { problems: problems.map((p) => ({ ...p })) });
+  }
+  if (inputs.mode === 'real') {
+    const missing = snapshot.entry.secrets.required.filter((name) => !secretsPresent.includes(name));
+    if (missing.length > 0) {
+      throw new ProcctlError('ERR_MISSING_SECRET', `${snapshot.ref} in real mode needs secret(s) ${missing.join(', ')}; set them in the environment (values are never logged)`, { missing });
+    }
+  }
+}
+
+export function effectiveTimeoutS(snapshot: RegistrySnapshot, override?: number): number {
+  const limit = snapshot.entry.runtime.timeout_s;
+  return override !== undefined && override > 0 ? Math.min(limit, override) : limit;
+}
+
+export async function runHandler(run: HandlerRun): Promise<OutputPlan> {
+  preflight(run.snapshot, run.inputs, run.secretsPresent);
+  const produced: ProducedOutput[] = [];
+  const controller = new AbortController();
+  const timeoutS = effectiveTimeoutS(run.snapshot, run.timeoutS);
+  let settle!: (err: ProcctlError) => void;
+  const stopped = new Promise<never>((_, reject) => (settle = reject));
+  const timer = setTimeout(() => {
+    const err = new ProcctlError('ERR_TIMEOUT', `${run.snapshot.ref} ran longer than its limit of ${timeoutS}s`, { timeout_s: timeoutS });
+    controller.abort(err);
+    settle(err);
+  }, timeoutS * 1000);
+  const onCancel = () => {
+    const err = new ProcctlError('ERR_CANCELLED', `execution ${run.executionId} was cancelled`);
+    controller.abort(err);
+    settle(err);
+  };
+  if (run.signal?.aborted) onCancel();
+  else run.signal?.addEventListener('abort', onCancel, { once: true });
+
+  const allowedSecrets = new Set([...run.snapshot.entry.secrets.required, ...(run.snapshot.entry.secrets.optional ?? [])]);
+  const redact = secretRedactor(allowedSecrets, run.env);
+  const emit = (event: ProcessorEvent) => {
+    if (controller.signal.aborted) return;
+    if (event.kind === 'log') run.onEvent?.({ ...event, message: redact(event.message) });
+    else if (event.kind === 'progress' && event.message !== undefined) run.onEvent?.({ ...event, message: redact(event.message) });
+    else run.onEvent?.(event);
+  };
+  const ctx: ProcessorContext = {
+    mode: run.inputs.mode,
+    ref: run.snapshot.ref,
+    executionId: run.executionId,
+    params: run.inputs.params,
+    signal: controller.signal,
+    readAttachment: (ref) => run.readAttachment(ref),
+    output(path, data, mime) {
+      if (controller.signal.aborted) return;
+      produced.push({ path, bytes: typeof data === 'string' ? Buffer.from(data, 'utf8') : data, mime: mime ?? mimeFor(path) });
+    },
+    log: (message: string, level: LogLevel = 'info') => emit({ kind: 'log', level, message }),
+    token: (text) => emit({ kind: 'token', text }),
+    progress: (fraction, message) => emit(message === undefined ? { kind: 'progress', fraction } : { kind: 'progress', fraction, message }),
+    secret(name) {
+      if (run.inputs.mode !== 'real') throw new ProcctlError('ERR_PROCESSOR_FAILED', `the mock handler of ${run.snapshot.ref} asked for secret ${name}; mock mode has no secrets`);
+      if (!allowedSecrets.has(name)) throw new ProcctlError('ERR_PROCESSOR_FAILED', `${run.snapshot.ref} asked for secret ${name}, which its registry entry does not declare`);
+      const value = run.secretsPresent.includes(name) ? run.env[name] : undefined;
+      if (value === undefined || value === '') throw new ProcctlError('ERR_MISSING_SECRET', `secret ${name} is not present`, { missing: [name] });
+      return value;
+    },
+    config: (name) => (allowedSecrets.has(name) ? undefined : run.env[name]),
+  };
+
+  const handler = run.inputs.mode === 'real' ? run.definition.real : run.definition.mock;
+  try {
+    await Promise.race([handler(ctx), stopped]);
+  } catch (err) {
+    if (controller.signal.aborted) throw controller.signal.reason as ProcctlError;
+    const failure = toProcctlError(err);
+    const code = failure.code === 'ERR_INTERNAL' ? 'ERR_PROCESSOR_FAILED' : failure.code;
+    const message = failure.code === 'ERR_INTERNAL' ? `${run.snapshot.ref} failed: ${failure.message}` : failure.message;
+    const details = failure.details === undefined ? undefined : (JSON.parse(redact(JSON.stringify(failure.details))) as Record<string, unknown>);
+    throw new ProcctlError(code, redact(message), details, { retryable: failure.retryable });
+  } finally {
+    clearTimeout(timer);
+    run.signal?.removeEventListener('abort', onCancel);
+  }
+  return planOutputs(run.writePrefix, produced);
+}
