@@ -24,5 +24,5 @@ if (files.length === 0) {
   console.error('run-tests: no compiled test files matched; run `npm run build` first');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...flags, ...files], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...flags, ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -11,3 +11,4 @@ export * from './execution/load-processor.js';
 export { run, type RunOptions, type RunResult } from './api/run.js';
 export * from './api/secrets.js';
 export * from './api/store-from-location.js';
+export * from './api/exported-schemas.js';

@@ -57,7 +57,16 @@ async function mock(ctx: ProcessorContext<ChatParams>): Promise<void> {
   const transcript = ctx.params.messages.map((m) => `${m.role ?? 'user'}: ${messageText(m.content)}`);
   const digest = createHash('sha256').update(canonicalJson({ model, messages: ctx.params.messages })).digest('hex');
   const lastUser = [...ctx.params.messages].reverse().find((m) => (m.role ?? 'user') === 'user');
-  const words = `Mock reply to "${lastUser ? messageText(lastUser.content) : ''}" (${ctx.params.messages.length} message(s), model ${model}, seed ${digest.slice(0, 8)}).`;
+  // Reading every attachment proves the placement resolved it to the right bytes (readAttachment
+  // checks the content id), in-process and in a container alike.
+  const attachments = [];
+  for (const message of ctx.params.messages) {
+    for (const part of typeof message.content === 'string' ? [] : message.content) {
+      if (isArtifactRef(part)) attachments.push(`${part.mime} ${(await ctx.readAttachment(part)).byteLength} B`);
+    }
+  }
+  const seen = attachments.length ? `, read ${attachments.join(', ')}` : '';
+  const words = `Mock reply to "${lastUser ? messageText(lastUser.content) : ''}" (${ctx.params.messages.length} message(s)${seen}, model ${model}, seed ${digest.slice(0, 8)}).`;
   ctx.log(`mock completion for ${ctx.params.messages.length} message(s)`);
   const maxTokens = ctx.params.max_tokens ?? Number.POSITIVE_INFINITY;
   const tokens = words.split(/(?<= )/).slice(0, maxTokens);

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { registerRegistryCommand } from './registry-command.js';
 import { registerRunCommand } from './run-command.js';
+import { registerSchemaCommand } from './schema-command.js';
 import { createProgram, main } from './main.js';
 
 const program = createProgram('procctl', 'run containerised processors in-process, in Docker, on Modal or Kubernetes');
 registerRunCommand(program);
 registerRegistryCommand(program);
+registerSchemaCommand(program);
 await main(program);

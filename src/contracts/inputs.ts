@@ -94,8 +94,17 @@ function firstInvalidUtf8Offset(bytes: Uint8Array): number {
     try {
       decoder.decode(bytes.subarray(i, i + 1), { stream: true });
     } catch {
-      return i;
+      return sequenceStart(bytes, i);
     }
   }
   return bytes.byteLength;
+}
+
+/** The decoder notices a cut-short sequence only at the byte after it; point at its lead byte. */
+function sequenceStart(bytes: Uint8Array, failedAt: number): number {
+  const isContinuation = (b: number | undefined) => b !== undefined && (b & 0xc0) === 0x80;
+  if (isContinuation(bytes[failedAt])) return failedAt;
+  let k = failedAt - 1;
+  while (k > failedAt - 4 && isContinuation(bytes[k])) k--;
+  return k >= 0 && (bytes[k] ?? 0) >= 0xc0 ? k : failedAt;
 }

@@ -91,8 +91,3 @@ export const ENVELOPE_V1_SCHEMA = {
     },
   ],
 } as const;
-
-export const EXPORTED_SCHEMAS = {
-  'inputs.v1.schema.json': INPUTS_V1_SCHEMA,
-  'envelope.v1.schema.json': ENVELOPE_V1_SCHEMA,
-} as const;

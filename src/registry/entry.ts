@@ -3,7 +3,9 @@
  * broken entry is fixed from the message alone.
  */
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
+import { cacheRead, cacheWrite } from '../cache/disk-cache.js';
+import { contentId, contentIdHex } from '../contracts/content-id.js';
 import { ProcctlError } from '../contracts/errors.js';
 import { checkSchema, validateAgainst } from '../contracts/validator.js';
 import { REGISTRY_ENTRY_SCHEMA } from './entry-schema.js';
@@ -39,13 +41,36 @@ function invalid(file: string, field: string, message: string): ProcctlError {
   return new ProcctlError('ERR_REGISTRY_INVALID', `${file}: ${field ? `${field} ` : ''}${message}`, { file, field });
 }
 
-/** Parses and checks an entry's text. `expectedSlug` is the directory name it was found under. */
+// The YAML parser loads only when an entry is not in the cache yet (see parseEntry).
+const require = createRequire(import.meta.url);
+const CACHE_NAMESPACE = 'registry-v1';
+
+/**
+ * Parses and checks an entry's text. `expectedSlug` is the directory name it was found under.
+ * An entry that passed every check before is served from the cache by the hash of its text.
+ */
 export function parseEntry(text: string, file: string, expectedSlug?: string): RegistryEntry {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const key = `${contentIdHex(contentId(`${expectedSlug ?? ''}\n${text}`))}.json`;
+  const cached = cacheRead(CACHE_NAMESPACE, key);
+  if (cached !== undefined) {
+    try {
+      return JSON.parse(cached) as RegistryEntry;
+    } catch {
+      // damaged cache file: parse afresh
+    }
+  }
+  const entry = parseAndCheck(text, file, expectedSlug);
+  cacheWrite(CACHE_NAMESPACE, key, JSON.stringify(entry));
+  return entry;
+}
+
+function parseAndCheck(text: string, file: string, expectedSlug?: string): RegistryEntry {
+  const { parseDocument } = require('yaml') as typeof import('yaml');
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const yamlError = doc.errors[0];
   if (yamlError) {
     const where = yamlError.linePos?.[0];
-    throw invalid(file, '', `is not valid YAML${where ? ` at line ${where.line}, column ${where.col}` : ''}: ${yamlError.message.split('\n')[0]}`);
+    throw invalid(file, '', `is not valid YAML${where ? ` at line ${where.line}, column ${where.col}` : ''}: ${yamlError.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`);
   }
   const value: unknown = doc.toJS();
   const problems = validateAgainst(REGISTRY_ENTRY_SCHEMA, value);

@@ -1,0 +1,52 @@
+/** Runs a compiled bin as a real child process and collects what it printed. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROCCTL_BIN } from './paths.js';
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Written to stdin, then stdin is closed; a Buffer is written as is. */
+  input?: string | Buffer;
+  bin?: string;
+}
+
+export function tempDir(prefix = 'procctl-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** The environment tests start from: no provider credentials leak in from the developer's shell. */
+export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'PROCCTL_ARTIFACTS', 'PROCCTL_REGISTRY', 'ECHO_TOKEN']) delete env[name];
+  return { ...env, ...extra };
+}
+
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [options.bin ?? PROCCTL_BIN, ...args], {
+      cwd: options.cwd ?? tempDir(),
+      env: options.env ?? cleanEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.on('error', reject);
+    child.stdin.on('error', () => undefined); // the CLI may stop reading early (size limit)
+    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
+    if (options.input !== undefined) child.stdin.end(options.input);
+    else child.stdin.end();
+  });
+}
+
+export const HELLO_INPUTS = '{"schema":"v1","params":{"messages":[{"role":"user","content":"Hello"}]}}';
