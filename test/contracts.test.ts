@@ -74,7 +74,7 @@ describe('inputs v1', () => {
   });
   it('finds the offset of the first byte that is not UTF-8', () => {
     const bytes = Buffer.concat([Buffer.from('{"schema":"v1","params":{"x":"ok'), Buffer.from([0xc3, 0x28]), Buffer.from('"}}')]);
-    assert.throws(() => parseInputsBytes(bytes, 'f.json'), (e: ProcctlError) => e.code === 'ERR_INPUT_ENCODING' && e.message.includes('at byte 33'));
+    assert.throws(() => parseInputsBytes(bytes, 'f.json'), (e: ProcctlError) => e.code === 'ERR_INPUT_ENCODING' && e.message.includes('at byte 32'));
   });
   it('rejects unknown top-level fields and wrong versions, saying where', () => {
     assert.throws(() => parseInputsBytes(Buffer.from('{"schema":"v2","params":{}}'), 's'), (e: ProcctlError) => /schema "v2"/.test(e.message));
