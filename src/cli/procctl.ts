@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { registerImagesCommand } from './images-command.js';
 import { registerRegistryCommand } from './registry-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerSchemaCommand } from './schema-command.js';
@@ -8,4 +9,5 @@ const program = createProgram('procctl', 'run containerised processors in-proces
 registerRunCommand(program);
 registerRegistryCommand(program);
 registerSchemaCommand(program);
+registerImagesCommand(program);
 await main(program);

@@ -35,6 +35,12 @@ export const REGISTRY_ENTRY_SCHEMA = {
         optional: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: SECRET_NAME_PATTERN } },
       },
     },
+    config: {
+      description: 'Names of non-secret environment variables a real-mode placement passes through (base URLs, model names).',
+      type: 'array',
+      uniqueItems: true,
+      items: { type: 'string', pattern: SECRET_NAME_PATTERN },
+    },
     runtime: {
       type: 'object',
       required: ['timeout_s', 'concurrency'],

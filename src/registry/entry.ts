@@ -32,6 +32,8 @@ export interface RegistryEntry {
   description?: string;
   image: { repository: string; digests: Record<string, string> };
   secrets: { required: string[]; optional?: string[] };
+  /** Non-secret environment names passed through to real-mode placements. */
+  config?: string[];
   runtime: RuntimeLimits;
   inputs_schema: Record<string, unknown>;
   outputs: DeclaredOutput[];

@@ -1,0 +1,268 @@
+/**
+ * Processor containers: created from the pinned digest with the registry's limits, a fresh bearer
+ * token, and — in real mode only — the declared secrets and config from the caller's environment.
+ * Everything procctl knows about a container it reads back from the engine (labels, env, network).
+ */
+import { randomBytes } from 'node:crypto';
+import type Dockerode from 'dockerode';
+import { ProcctlError } from '../contracts/errors.js';
+import type { Mode } from '../contracts/inputs.js';
+import { hostPlatform } from '../contracts/platform.js';
+import { pinnedDigest, type RegistrySnapshot } from '../registry/registry.js';
+import { secretsPresentIn } from '../api/secrets.js';
+import { describeEngineError, engine, requireEngine, statusOf } from './engine.js';
+import { pullByDigest, RUNTIME_PORT, type Progress } from './images.js';
+import { containerLabels, LABEL, startedContainerName, type Scope } from './labels.js';
+import { ensureMockNetwork, MOCK_NETWORK } from './network.js';
+
+export interface ContainerHandle {
+  id: string;
+  name: string;
+  ref: string;
+  mode: Mode;
+  digest: string;
+  scope: Scope;
+  /** Base URL of the runtime, e.g. http://172.19.0.2:8080 or http://127.0.0.1:32768. */
+  endpoint: string;
+  token: string;
+}
+
+export interface StartOptions {
+  snapshot: RegistrySnapshot;
+  mode: Mode;
+  scope: Scope;
+  env?: NodeJS.ProcessEnv;
+  progress?: Progress;
+  /** How long to wait for /healthz, in milliseconds. */
+  healthTimeoutMs?: number;
+}
+
+const TOKEN_ENV = 'PROCCTL_RUNTIME_TOKEN';
+
+/** The pinned `repository@digest` for this platform, or ERR_IMAGE_NOT_PINNED saying how to pin. */
+export function pinnedReference(snapshot: RegistrySnapshot): { reference: string; digest: string } {
+  const platform = hostPlatform();
+  const digest = pinnedDigest(snapshot, platform);
+  if (!digest) {
+    throw new ProcctlError('ERR_IMAGE_NOT_PINNED', `${snapshot.ref} pins no image for ${platform}; build, push and pin one with: procctl images build --ref ${snapshot.ref}`, { ref: snapshot.ref, platform });
+  }
+  return { reference: `${snapshot.entry.image.repository}@${digest}`, digest };
+}
+
+function envFor(snapshot: RegistrySnapshot, mode: Mode, env: NodeJS.ProcessEnv, token: string, digest: string): string[] {
+  const vars = [`${TOKEN_ENV}=${token}`, `PROCCTL_IMAGE_DIGEST=${digest}`];
+  if (mode === 'real') {
+    // Declared secrets only, and only in real mode: a mock container never holds a credential.
+    for (const name of secretsPresentIn(snapshot.entry, env)) vars.push(`${name}=${env[name] as string}`);
+    for (const name of snapshot.entry.config ?? []) if (env[name] !== undefined) vars.push(`${name}=${env[name] as string}`);
+  }
+  return vars;
+}
+
+function hostConfig(snapshot: RegistrySnapshot, mode: Mode): Dockerode.HostConfig {
+  const limits = snapshot.entry.runtime;
+  const memory = limits.memory_mb === undefined ? undefined : limits.memory_mb * 1024 * 1024;
+  return {
+    Init: true, // tini as PID 1 forwards SIGTERM, so stop is graceful
+    ...(memory !== undefined && { Memory: memory, MemorySwap: memory }),
+    ...(limits.cpu !== undefined && { NanoCpus: Math.round(limits.cpu * 1e9) }),
+    ...(limits.pids !== undefined && { PidsLimit: limits.pids }),
+    CapDrop: ['ALL'],
+    SecurityOpt: ['no-new-privileges'],
+    ReadonlyRootfs: true,
+    Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
+    ...(mode === 'mock'
+      ? { NetworkMode: MOCK_NETWORK }
+      : { PortBindings: { [`${RUNTIME_PORT}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: '' }] }, ExtraHosts: ['host.docker.internal:host-gateway'] }),
+  };
+}
+
+function handleFrom(info: Dockerode.ContainerInspectInfo): ContainerHandle {
+  const labels = info.Config.Labels ?? {};
+  const token = (info.Config.Env ?? []).find((e) => e.startsWith(`${TOKEN_ENV}=`))?.slice(TOKEN_ENV.length + 1) ?? '';
+  const mode = labels[LABEL.mode] as Mode;
+  let endpoint = '';
+  if (mode === 'mock') {
+    const ip = info.NetworkSettings.Networks[MOCK_NETWORK]?.IPAddress;
+    if (ip) endpoint = `http://${ip}:${RUNTIME_PORT}`;
+  } else {
+    const binding = info.NetworkSettings.Ports?.[`${RUNTIME_PORT}/tcp`]?.[0];
+    if (binding) endpoint = `http://127.0.0.1:${binding.HostPort}`;
+  }
+  return { id: info.Id, name: info.Name.replace(/^\//, ''), ref: labels[LABEL.ref] ?? '', mode, digest: labels[LABEL.digest] ?? '', scope: (labels[LABEL.scope] ?? 'started') as Scope, endpoint, token };
+}
+
+async function inspect(idOrName: string): Promise<Dockerode.ContainerInspectInfo | undefined> {
+  try {
+    return await engine().getContainer(idOrName).inspect();
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw new ProcctlError('ERR_DOCKER_UNAVAILABLE', `cannot inspect container ${idOrName}: ${describeEngineError(err)}`, undefined, { cause: err });
+  }
+}
+
+/** The last lines a container printed, for error messages about why it stopped. */
+export async function logTail(id: string, lines = 20): Promise<string> {
+  try {
+    const buf = (await engine().getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+    return demuxToText(buf).trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Docker's multiplexed log format: 8-byte headers (stream, size) before each chunk. */
+function demuxToText(buf: Buffer): string {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= buf.length) {
+    const size = buf.readUInt32BE(offset + 4);
+    parts.push(buf.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+export interface ExitFacts {
+  running: boolean;
+  exitCode: number | null;
+  oomKilled: boolean;
+}
+
+export async function exitFacts(id: string): Promise<ExitFacts> {
+  const info = await inspect(id);
+  if (!info) return { running: false, exitCode: null, oomKilled: false };
+  return { running: info.State.Running, exitCode: info.State.Running ? null : info.State.ExitCode, oomKilled: info.State.OOMKilled };
+}
+
+/** A typed error for a container that stopped: exit code, OOM flag, its last words. */
+export async function containerExitError(handle: Pick<ContainerHandle, 'id' | 'name'>, facts: ExitFacts): Promise<ProcctlError> {
+  const tail = await logTail(handle.id, 5);
+  const why = facts.oomKilled ? 'was killed for running out of memory (OOM)' : `exited with code ${facts.exitCode}`;
+  return new ProcctlError('ERR_CONTAINER_EXIT', `container ${handle.name} ${why}${tail ? `; last output: ${tail.split('\n').slice(-3).join(' | ')}` : ''}`, { exit_code: facts.exitCode, oom_killed: facts.oomKilled }, { retryable: !facts.oomKilled });
+}
+
+async function waitHealthy(handle: ContainerHandle, timeoutMs: number): Promise<{ digest: string | null }> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+    try {
+      const res = await fetch(`${handle.endpoint}/healthz`, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return (await res.json()) as { digest: string | null };
+    } catch {
+      // not listening yet
+    }
+    const facts = await exitFacts(handle.id);
+    if (!facts.running) throw await containerExitError(handle, facts);
+    if (Date.now() > deadline) throw new ProcctlError('ERR_CONTAINER_EXIT', `container ${handle.name} did not answer ${handle.endpoint}/healthz within ${timeoutMs} ms`, { exit_code: null, oom_killed: false });
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
+export async function removeContainer(idOrName: string, graceS = 10): Promise<boolean> {
+  const container = engine().getContainer(idOrName);
+  try {
+    await container.stop({ t: graceS }); // SIGTERM, then SIGKILL after the grace
+  } catch (err) {
+    const status = statusOf(err);
+    if (status === 404) return false;
+    if (status !== 304) throw new ProcctlError('ERR_DOCKER_UNAVAILABLE', `cannot stop ${idOrName}: ${describeEngineError(err)}`, undefined, { cause: err });
+  }
+  try {
+    await container.remove({ force: true });
+  } catch (err) {
+    if (statusOf(err) !== 404 && statusOf(err) !== 409) throw new ProcctlError('ERR_DOCKER_UNAVAILABLE', `cannot remove ${idOrName}: ${describeEngineError(err)}`, undefined, { cause: err });
+  }
+  return true;
+}
+
+/**
+ * Starts (or finds already running) the container for a processor and mode, waits for /healthz,
+ * and checks that it serves the pinned digest.
+ */
+export async function startContainer(options: StartOptions): Promise<ContainerHandle & { reused: boolean }> {
+  const { snapshot, mode, scope } = options;
+  const env = options.env ?? process.env;
+  const progress = options.progress ?? (() => undefined);
+  const { reference, digest } = pinnedReference(snapshot);
+  if (mode === 'real') {
+    const present = secretsPresentIn(snapshot.entry, env);
+    const missing = snapshot.entry.secrets.required.filter((n) => !present.includes(n));
+    if (missing.length > 0) throw new ProcctlError('ERR_MISSING_SECRET', `${snapshot.ref} in real mode needs secret(s) ${missing.join(', ')}; set them in the environment of this command (values are never logged)`, { missing });
+  }
+  await requireEngine();
+  const name = scope === 'started' ? startedContainerName(snapshot.slug, mode) : `procctl-${snapshot.slug}-run-${randomBytes(4).toString('hex')}`;
+  if (scope === 'started') {
+    const existing = await inspect(name);
+    if (existing?.State.Running && existing.Config.Labels?.[LABEL.digest] === digest) {
+      progress(`${name} is already running`);
+      return { ...handleFrom(existing), reused: true };
+    }
+    if (existing) {
+      progress(`replacing ${name} (${existing.State.Running ? 'pinned digest changed' : existing.State.Status})`);
+      await removeContainer(name, 5);
+    }
+  }
+  await pullByDigest(reference, progress);
+  if (mode === 'mock') await ensureMockNetwork((m) => progress(`warning: ${m}`));
+  const token = randomBytes(32).toString('base64url');
+  progress(`creating ${name} (${mode}${mode === 'mock' ? ', no network, no secrets' : ''})`);
+  let container: Dockerode.Container;
+  try {
+    container = await engine().createContainer({
+      name,
+      Image: reference,
+      Env: envFor(snapshot, mode, env, token, digest),
+      Labels: containerLabels(snapshot.ref, snapshot.slug, mode, digest, scope),
+      ExposedPorts: { [`${RUNTIME_PORT}/tcp`]: {} },
+      HostConfig: hostConfig(snapshot, mode),
+    });
+    await container.start();
+  } catch (err) {
+    await removeContainer(name, 0).catch(() => undefined);
+    throw new ProcctlError('ERR_CONTAINER_EXIT', `cannot start ${name}: ${describeEngineError(err)}`, { exit_code: null, oom_killed: false }, { cause: err });
+  }
+  const handle = handleFrom((await inspect(container.id)) as Dockerode.ContainerInspectInfo);
+  try {
+    const health = await waitHealthy(handle, options.healthTimeoutMs ?? 30_000);
+    if (health.digest !== digest) {
+      throw new ProcctlError('ERR_DIGEST_MISMATCH', `container ${name} reports image ${health.digest ?? 'none'}, but ${snapshot.ref} pins ${digest}`, { expected: digest, actual: health.digest });
+    }
+  } catch (err) {
+    await removeContainer(container.id, 0).catch(() => undefined);
+    throw err;
+  }
+  progress(`${name} healthy at ${handle.endpoint}`);
+  return { ...handle, reused: false };
+}
+
+/** The running started container for a processor and mode, if any. */
+export async function findStarted(snapshot: RegistrySnapshot, mode: Mode): Promise<ContainerHandle | undefined> {
+  await requireEngine();
+  const info = await inspect(startedContainerName(snapshot.slug, mode));
+  return info?.State.Running ? handleFrom(info) : undefined;
+}
+
+export interface ContainerStatus {
+  name: string;
+  ref: string;
+  mode: Mode;
+  scope: Scope;
+  state: string;
+  status: string;
+  digest: string;
+  endpoint: string;
+}
+
+/** Every container procctl manages, from the engine's labels. Tokens are not included. */
+export async function listManaged(): Promise<ContainerStatus[]> {
+  const docker = await requireEngine();
+  const found = await docker.listContainers({ all: true, filters: { label: [`${LABEL.managed}=1`] } });
+  const rows: ContainerStatus[] = [];
+  for (const c of found) {
+    const info = await inspect(c.Id);
+    if (!info) continue;
+    const { name, ref, mode, scope, digest, endpoint } = handleFrom(info);
+    rows.push({ name, ref, mode, scope, digest, endpoint, state: info.State.Status, status: c.Status });
+  }
+  return rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}

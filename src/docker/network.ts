@@ -1,0 +1,39 @@
+/**
+ * The network mock containers live on. It is `internal` — no route to the outside world, no DNS —
+ * and on Linux, where the host itself would still be reachable through the bridge, a firewall rule
+ * drops new connections from the bridge to the host. Mock runs are hermetic by construction, not
+ * by promise: even a handler that tried could not reach a server.
+ */
+import { spawnSync } from 'node:child_process';
+import { describeEngineError, engine, statusOf } from './engine.js';
+import { ProcctlError } from '../contracts/errors.js';
+
+export const MOCK_NETWORK = 'procctl-mock';
+export const MOCK_BRIDGE = 'procctl-mock0';
+const HOST_GUARD = ['INPUT', '-i', MOCK_BRIDGE, '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'DROP'];
+
+export async function ensureMockNetwork(warn: (message: string) => void): Promise<void> {
+  try {
+    await engine().getNetwork(MOCK_NETWORK).inspect();
+  } catch (err) {
+    if (statusOf(err) !== 404) throw new ProcctlError('ERR_DOCKER_UNAVAILABLE', `cannot inspect network ${MOCK_NETWORK}: ${describeEngineError(err)}`);
+    try {
+      await engine().createNetwork({ Name: MOCK_NETWORK, Internal: true, Driver: 'bridge', Options: { 'com.docker.network.bridge.name': MOCK_BRIDGE }, Labels: { 'procctl.managed': '1' } });
+    } catch (createErr) {
+      // Two shells starting at once: the other one created it first.
+      if (statusOf(createErr) !== 409) throw new ProcctlError('ERR_DOCKER_UNAVAILABLE', `cannot create network ${MOCK_NETWORK}: ${describeEngineError(createErr)}`);
+    }
+  }
+  guardHost(warn);
+}
+
+/** Adds the host guard rule once; without iptables rights the network still has no way out. */
+function guardHost(warn: (message: string) => void): void {
+  if (process.platform !== 'linux') return; // Docker Desktop's VM keeps containers off the host's own services
+  const check = spawnSync('iptables', ['-C', ...HOST_GUARD], { stdio: 'ignore' });
+  if (check.status === 0) return;
+  const add = spawnSync('iptables', ['-I', ...HOST_GUARD], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (add.status !== 0) {
+    warn(`could not add the firewall rule that keeps mock containers off host services (iptables ${add.error ? 'not found' : 'refused'}); mock containers still have no route out`);
+  }
+}
