@@ -30,6 +30,10 @@ export const ERROR_CODES = {
   ERR_CANCELLED: { message: 'The execution was cancelled', retryable: true, exitCode: 8 },
   ERR_PROVIDER: { message: 'The upstream provider returned an error', retryable: true, exitCode: 9 },
   ERR_PROCESSOR_FAILED: { message: 'The processor failed', retryable: false, exitCode: 10 },
+  ERR_PROTOCOL: { message: 'The runtime protocol was violated', retryable: false, exitCode: 11 },
+  ERR_RUNTIME_AUTH: { message: 'The processor runtime refused the credentials', retryable: false, exitCode: 11 },
+  ERR_RUNTIME_BUSY: { message: 'The processor runtime is at its concurrency and queue limits', retryable: true, exitCode: 11 },
+  ERR_RUNTIME_UNAVAILABLE: { message: 'The processor runtime cannot be reached or is shutting down', retryable: true, exitCode: 11 },
   ERR_INTERNAL: { message: 'procctl failed unexpectedly', retryable: false, exitCode: 70 },
 } as const;
 
