@@ -2,29 +2,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ENVELOPE_V1_SCHEMA, validateAgainst, type Envelope, type ErrorEnvelope, type SuccessEnvelope } from '../src/index.js';
-import { cleanEnv, HELLO_INPUTS, runCli, tempDir, type CliResult } from './helpers/cli.js';
+import type { SuccessEnvelope } from '../src/index.js';
+import { cleanEnv, HELLO_INPUTS, runCli, tempDir } from './helpers/cli.js';
+import { envelopeOf, errorOf } from './helpers/envelope.js';
 import { startOpenAiServer, type OpenAiServer } from './helpers/openai-server.js';
 import { FIXTURE_REGISTRY, FIXTURES, GOLDEN } from './helpers/paths.js';
 
 const LITELLM = ['run', '--ref', 'llm/litellm@1'];
-
-function envelopeOf(result: CliResult): Envelope {
-  const lines = result.stdout.split('\n').filter(Boolean);
-  assert.equal(lines.length, 1, `--json prints exactly one line; got:\n${result.stdout}\nstderr:\n${result.stderr}`);
-  const envelope = JSON.parse(lines[0] as string) as Envelope;
-  assert.deepEqual(validateAgainst(ENVELOPE_V1_SCHEMA, envelope), []);
-  return envelope;
-}
-
-function errorOf(result: CliResult, code: string, exitCode: number): ErrorEnvelope['error'] {
-  const envelope = envelopeOf(result);
-  assert.equal(envelope.status, 'error', result.stdout);
-  assert.equal((envelope as ErrorEnvelope).error.code, code, result.stdout);
-  assert.equal(result.code, exitCode);
-  assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
-  return (envelope as ErrorEnvelope).error;
-}
 
 /** Files under a directory, relative, sorted: "nothing half-written" is checked against this. */
 function filesUnder(dir: string, base = dir): string[] {

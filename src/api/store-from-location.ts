@@ -1,8 +1,13 @@
 /**
- * Chooses the artifact store from a location: a directory path (the default `.procctl/artifacts`)
- * or `PROCCTL_ARTIFACTS`.
+ * Chooses the artifact store from a location (`--artifacts`, else `PROCCTL_ARTIFACTS`, else
+ * `.procctl/artifacts`): `s3://bucket/prefix` is the S3 store, a directory path or `file://` URL
+ * the filesystem store. Any other `scheme://` is refused rather than taken for a directory name.
  */
+import { fileURLToPath } from 'node:url';
+import { ProcctlError } from '../contracts/errors.js';
 import { FsArtifactStore } from '../artifacts/fs-store.js';
+import { isS3Location } from '../artifacts/s3-location.js';
+import { S3ArtifactStore } from '../artifacts/s3-store.js';
 import type { ArtifactStore } from '../artifacts/store.js';
 
 export const DEFAULT_ARTIFACTS_DIR = '.procctl/artifacts';
@@ -12,5 +17,14 @@ export function artifactsLocation(option?: string, env: NodeJS.ProcessEnv = proc
 }
 
 export async function openStore(location: string): Promise<ArtifactStore> {
-  return new FsArtifactStore(location);
+  if (isS3Location(location)) return new S3ArtifactStore(location);
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(location)?.[1];
+  if (scheme === undefined) return new FsArtifactStore(location);
+  const usage = (reason: string) => new ProcctlError('ERR_USAGE', `artifact store ${JSON.stringify(location)} ${reason}`, { location });
+  if (scheme.toLowerCase() !== 'file') throw usage(`has scheme ${scheme}://; use a directory, a file:// URL or s3://BUCKET/PREFIX`);
+  try {
+    return new FsArtifactStore(fileURLToPath(location));
+  } catch (err) {
+    throw usage(`is not a usable file:// URL: ${(err as Error).message}`);
+  }
 }

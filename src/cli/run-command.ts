@@ -38,7 +38,7 @@ export function addRunOptions(command: Command): Command {
     .option('--attach <name=path>', 'attach a file for {"$attach":"name"} placeholders (repeatable)', collect, [])
     .option('--execution-id <id>', 'execution id (default: a new UUID); same id + inputs => same envelope bytes')
     .option('--write-prefix <template>', 'artifact prefix template containing {execution_id}', DEFAULT_WRITE_PREFIX)
-    .option('--artifacts <dir>', 'artifact store directory (env PROCCTL_ARTIFACTS; default .procctl/artifacts)')
+    .option('--artifacts <location>', 'artifact store: a directory or s3://bucket/prefix (env PROCCTL_ARTIFACTS; default .procctl/artifacts)')
     .option('--registry <dir>', 'registry directory (env PROCCTL_REGISTRY; default: the built-in processors)')
     .option('--json', 'print the canonical envelope alone on stdout')
     .option('-q, --quiet', 'no logs or tokens on stderr');

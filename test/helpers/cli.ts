@@ -23,10 +23,14 @@ export function tempDir(prefix = 'procctl-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** The environment tests start from: no provider credentials leak in from the developer's shell. */
+/**
+ * The environment tests start from: no provider credentials, AWS settings (credentials, endpoint,
+ * region, profile) or procctl settings leak in from the developer's shell.
+ */
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const name of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'PROCCTL_ARTIFACTS', 'PROCCTL_REGISTRY', 'ECHO_TOKEN']) delete env[name];
+  for (const name of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'PROCCTL_ARTIFACTS', 'PROCCTL_REGISTRY', 'PROCCTL_S3_FORCE_PATH_STYLE', 'ECHO_TOKEN']) delete env[name];
+  for (const name of Object.keys(env)) if (name.startsWith('AWS_')) delete env[name];
   return { ...env, ...extra };
 }
 
