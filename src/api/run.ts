@@ -77,7 +77,8 @@ export async function run(options: RunOptions): Promise<RunResult> {
     store: options.store.location,
     registry_entry_cid: snapshot?.entry_cid ?? null,
   };
-  await recordRun(options.store, writePrefix, executionId, envelope, receipt);
+  // A store that just failed would only fail (or time out) again: the envelope already says so.
+  if (envelope.status === 'success' || envelope.error.code !== 'ERR_ARTIFACT_STORE') await recordRun(options.store, writePrefix, executionId, envelope, receipt);
   return { envelope, receipt };
 }
 
