@@ -132,11 +132,15 @@ function replacePlaceholders(value: unknown, refs: Map<string, ArtifactRef>): un
   return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, replacePlaceholders(v, refs)]));
 }
 
-/** Reads an artifact back and proves it is the bytes the reference names. */
-export async function readArtifact(store: ArtifactStore, ref: ArtifactRef): Promise<Buffer> {
-  const bytes = await store.get(ref.$artifact);
+/** Proves bytes are the ones a reference names; every placement checks attachments this way. */
+export function verifyArtifactBytes<B extends Uint8Array>(ref: ArtifactRef, bytes: B): B {
   if (contentId(bytes) !== ref.cid) {
     throw new ProcctlError('ERR_ATTACHMENT', `artifact ${ref.$artifact} does not match its content id ${ref.cid}`, { key: ref.$artifact, cid: ref.cid });
   }
   return bytes;
+}
+
+/** Reads an artifact back and proves it is the bytes the reference names. */
+export async function readArtifact(store: ArtifactStore, ref: ArtifactRef): Promise<Buffer> {
+  return verifyArtifactBytes(ref, await store.get(ref.$artifact));
 }

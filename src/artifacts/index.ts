@@ -1,6 +1,7 @@
 export * from './attachments.js';
 export * from './fs-store.js';
 export * from './mime.js';
+export * from './memory-store.js';
 export * from './outputs.js';
 export * from './paths.js';
 export * from './s3-location.js';

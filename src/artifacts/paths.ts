@@ -26,12 +26,24 @@ function decodeSegment(raw: string, segment: string): string {
   }
 }
 
+// Plain ASCII names with no "%", no empty, "." or ".." segment and within the lengths are
+// already canonical (NFC and percent-decoding leave them as they are). Nearly every path is one,
+// and every key of every invoke passes through here, so they skip the general walk below.
+const PLAIN_PATH = /^[A-Za-z0-9_.~+=,@-]+(?:\/[A-Za-z0-9_.~+=,@-]+)*$/;
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
+
+function isPlainCanonical(raw: string): boolean {
+  if (typeof raw !== 'string' || raw.length > MAX_PATH_BYTES || !PLAIN_PATH.test(raw) || DOT_SEGMENT.test(raw)) return false;
+  return raw.length <= MAX_SEGMENT_BYTES || raw.split('/').every((segment) => segment.length <= MAX_SEGMENT_BYTES);
+}
+
 /**
  * The canonical form of a relative path: NFC, percent-decoded once (a decoded "/" is rejected),
  * "//" collapsed, "." and ".." rejected, no leading or trailing "/", no control characters or
  * backslashes, each segment at most 255 bytes and the whole at most 1024 bytes of UTF-8.
  */
 export function canonicalPath(raw: string): string {
+  if (isPlainCanonical(raw)) return raw;
   if (typeof raw !== 'string' || raw.length === 0) throw pathError(String(raw), 'is empty');
   if (raw.startsWith('/')) throw pathError(raw, 'is absolute; output paths are relative to the execution prefix');
   if (raw.endsWith('/')) throw pathError(raw, 'ends with "/": it names a directory, not a file');

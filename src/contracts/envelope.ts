@@ -62,8 +62,22 @@ export function buildMeta(facts: MetaFacts): EnvelopeMeta {
     platform: facts.platform,
     inputs_hash: facts.inputsHash,
     secrets_present: secrets,
-    env_fingerprint: canonicalContentId({ image_digest: facts.imageDigest, platform: facts.platform, secrets_present: secrets }),
+    env_fingerprint: envFingerprint(facts.imageDigest, facts.platform, secrets),
   };
+}
+
+// A long-lived runtime computes the same few fingerprints on every invoke; they are remembered.
+const fingerprints = new Map<string, string>();
+
+function envFingerprint(imageDigest: string | null, platform: string, secrets: string[]): string {
+  const key = JSON.stringify([imageDigest, platform, secrets]);
+  let fingerprint = fingerprints.get(key);
+  if (fingerprint === undefined) {
+    fingerprint = canonicalContentId({ image_digest: imageDigest, platform, secrets_present: secrets });
+    if (fingerprints.size >= 256) fingerprints.clear();
+    fingerprints.set(key, fingerprint);
+  }
+  return fingerprint;
 }
 
 export function successEnvelope(args: { executionId: string; ref: string; outputs: OutputRecord[]; indexPath: string; meta: EnvelopeMeta }): SuccessEnvelope {

@@ -16,8 +16,14 @@ export function handlerFile(slug: string, registryDir?: string): string | undefi
   return candidates.find((file): file is string => Boolean(file) && existsSync(file as string));
 }
 
+// A long-lived runtime asks for the same handler on every invoke; a found file is remembered so a
+// warm invoke costs no filesystem lookups. A missing one is looked up again next time.
+const found = new Map<string, string>();
+
 export function loadProcessor(slug: string, registryDir?: string): Promise<ProcessorDefinition> {
-  const file = handlerFile(slug, registryDir);
+  const lookup = `${registryDir ?? ''}\0${slug}`;
+  const file = found.get(lookup) ?? handlerFile(slug, registryDir);
+  if (file) found.set(lookup, file);
   if (!file) {
     return Promise.reject(new ProcctlError('ERR_PROCESSOR_NOT_FOUND', `processor ${slug} has a registry entry but no handler.js${registryDir ? ` in ${join(registryDir, slug)}` : ''} and is not built in`, { slug }));
   }

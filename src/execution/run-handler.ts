@@ -28,6 +28,11 @@ export interface HandlerRun {
   signal?: AbortSignal;
   /** Overrides the registry's `timeout_s` (only ever to shorten it). */
   timeoutS?: number;
+  /**
+   * Given the handler's own promise when it starts. After a timeout or cancel `runHandler` returns
+   * at once, but a handler that ignores `ctx.signal` keeps running; this is how a placement knows.
+   */
+  onHandlerStarted?: (running: Promise<void>) => void;
 }
 
 /** Checks that need no handler: params against the schema, secrets by name. */
@@ -62,7 +67,9 @@ export async function runHandler(run: HandlerRun): Promise<OutputPlan> {
     settle(err);
   }, timeoutS * 1000);
   const onCancel = () => {
-    const err = new ProcctlError('ERR_CANCELLED', `execution ${run.executionId} was cancelled`);
+    // A placement may say why (a runtime shutting down); a plain abort() is a user's cancel.
+    const reason: unknown = run.signal?.reason;
+    const err = reason instanceof ProcctlError && reason.code === 'ERR_CANCELLED' ? reason : new ProcctlError('ERR_CANCELLED', `execution ${run.executionId} was cancelled`);
     controller.abort(err);
     settle(err);
   };
@@ -103,7 +110,10 @@ export async function runHandler(run: HandlerRun): Promise<OutputPlan> {
 
   const handler = run.inputs.mode === 'real' ? run.definition.real : run.definition.mock;
   try {
-    await Promise.race([handler(ctx), stopped]);
+    // The async wrapper turns a synchronous throw or a non-promise return into a settled promise.
+    const running = (async () => handler(ctx))();
+    run.onHandlerStarted?.(running);
+    await Promise.race([running, stopped]);
   } catch (err) {
     if (controller.signal.aborted) throw controller.signal.reason as ProcctlError;
     const failure = toProcctlError(err);

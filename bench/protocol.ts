@@ -1,0 +1,107 @@
+/**
+ * The runtime protocol over loopback: warm mock invokes of llm/litellm@1 against a runtime in a
+ * child process, next to a bare `ws` echo round trip of a message the size of the invoke frame
+ * (also in a child process), measured in the same run and interleaved so machine noise hits both.
+ * An invoke here is the whole real path — frame, checks, handler, events, output bytes, result,
+ * cid checks, outputs and index written to the store — with the store in memory.
+ * Goals (issue 3): p50_ratio <= 2; invokes_per_second >= 3000 with 64 in flight.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
+import { MemoryArtifactStore, Registry, RuntimeClient, startRuntimeProcess, type InvocationArgs } from '../src/index.js';
+import { invokeFrameText } from '../src/protocol/invoke-frame.js';
+import { percentile, ratio, report } from './stats.js';
+
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 20);
+const PER_ROUND = Number(process.env['BENCH_PER_ROUND'] ?? 200);
+const IN_FLIGHT = 64;
+const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 3000);
+const THROUGHPUT_INVOKES = Number(process.env['BENCH_INVOKES'] ?? 20_000);
+
+const snapshot = new Registry().snapshot('llm/litellm@1');
+const argsFor = (executionId: string): InvocationArgs => ({
+  processorRef: 'llm/litellm@1',
+  inputsJson: { schema: 'v1', mode: 'mock', params: { messages: [{ role: 'user', content: 'Hello' }] } },
+  writePrefix: 'executions/{execution_id}/',
+  executionId,
+  registrySnapshot: snapshot,
+  secretsPresent: [],
+});
+
+async function startEcho(): Promise<{ port: number; stop: () => void }> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./support/echo-server.js', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString('utf8'))));
+  return { port: (JSON.parse(line) as { port: number }).port, stop: () => child.kill('SIGTERM') };
+}
+
+const micros = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1000;
+
+const runtime = await startRuntimeProcess({});
+const echo = await startEcho();
+const store = new MemoryArtifactStore();
+const client = new RuntimeClient({ url: runtime.url, token: runtime.token, store, maxIdleConnections: IN_FLIGHT });
+const ws = new WebSocket(`ws://127.0.0.1:${echo.port}`, { perMessageDeflate: false });
+await new Promise((resolve) => ws.once('open', resolve));
+const echoMessage = invokeFrameText(argsFor('bench-0000000'), []);
+
+const echoOnce = () =>
+  new Promise<void>((resolve) => {
+    ws.once('message', () => resolve());
+    ws.send(echoMessage);
+  });
+
+let seq = 0;
+const invokeOnce = async () => {
+  const envelope = await client.invoke(argsFor(`bench-${++seq}`));
+  if (envelope.status !== 'success') throw new Error(`invoke failed: ${JSON.stringify(envelope)}`);
+};
+
+// Warm both paths: JIT, the runtime's snapshot and validator caches, one pooled connection.
+for (let i = 0; i < WARMUP; i++) {
+  await echoOnce();
+  await invokeOnce();
+}
+
+const echoTimes: number[] = [];
+const invokeTimes: number[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  for (let i = 0; i < PER_ROUND; i++) {
+    const t0 = process.hrtime.bigint();
+    await echoOnce();
+    echoTimes.push(micros(t0));
+  }
+  for (let i = 0; i < PER_ROUND; i++) {
+    const t0 = process.hrtime.bigint();
+    await invokeOnce();
+    invokeTimes.push(micros(t0));
+  }
+}
+
+// Throughput: 64 callers, each invoking back to back, until the total is reached.
+let started = 0;
+const t0 = process.hrtime.bigint();
+await Promise.all(
+  Array.from({ length: IN_FLIGHT }, async () => {
+    while (started < THROUGHPUT_INVOKES) {
+      started++;
+      await invokeOnce();
+    }
+  }),
+);
+const seconds = micros(t0) / 1e6;
+
+report('echo_p50_us', percentile(echoTimes, 50), 1);
+report('echo_p99_us', percentile(echoTimes, 99), 1);
+report('invoke_p50_us', percentile(invokeTimes, 50), 1);
+report('invoke_p99_us', percentile(invokeTimes, 99), 1);
+report('p50_ratio', ratio(percentile(invokeTimes, 50), percentile(echoTimes, 50)));
+report('p99_ratio', ratio(percentile(invokeTimes, 99), percentile(echoTimes, 99)));
+report('invokes_per_second', THROUGHPUT_INVOKES / seconds, 0);
+report('in_flight', IN_FLIGHT, 0);
+report('invoke_frame_bytes', Buffer.byteLength(echoMessage), 0);
+
+ws.close();
+client.close();
+echo.stop();
+await runtime.stop();

@@ -1,0 +1,87 @@
+/**
+ * Frames out of one WebSocket, for either side. Frames sent in one turn of the event loop leave in
+ * one write: the socket is corked until the turn ends, so a run's ack, events, outputs and result
+ * cost one system call, not one each. Byte streams are sent in chunks and wait for the peer to
+ * read, so a slow peer never makes this side hold more than a bounded amount.
+ */
+import type { Socket } from 'node:net';
+import type { WebSocket } from 'ws';
+import { MAX_CHUNK_BYTES } from './constants.js';
+
+export class Outbox {
+  private readonly ws: WebSocket;
+  private readonly socket: Socket;
+  private corked = false;
+  /** The most this side has had queued for the peer at once; what the back-pressure tests read. */
+  maxBuffered = 0;
+
+  constructor(ws: WebSocket, socket: Socket) {
+    this.ws = ws;
+    this.socket = socket;
+  }
+
+  /** Bytes queued for the peer and not yet handed to the kernel. */
+  get buffered(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  get open(): boolean {
+    return this.ws.readyState === this.ws.OPEN;
+  }
+
+  private cork(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    // setImmediate rather than nextTick: a run spans many promise turns, and nextTick would
+    // flush after the first of them.
+    setImmediate(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
+  }
+
+  private sent(): void {
+    const buffered = this.ws.bufferedAmount;
+    if (buffered > this.maxBuffered) this.maxBuffered = buffered;
+  }
+
+  text(frame: string): void {
+    if (!this.open) return;
+    this.cork();
+    this.ws.send(frame);
+    this.sent();
+  }
+
+  binary(bytes: Uint8Array): void {
+    if (!this.open) return;
+    this.cork();
+    this.ws.send(bytes, { binary: true });
+    this.sent();
+  }
+
+  /** Resolves once at most `limit` bytes are queued; false if the connection closed first. */
+  async below(limit: number): Promise<boolean> {
+    while (this.open && this.ws.bufferedAmount > limit) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.socket.off('drain', done);
+          this.ws.off('close', done);
+          resolve();
+        };
+        this.socket.on('drain', done);
+        this.ws.on('close', done);
+      });
+    }
+    return this.open;
+  }
+
+  /** Sends bytes as binary frames of at most MAX_CHUNK_BYTES, each only once the queue is below `highWater`. */
+  async stream(bytes: Uint8Array, highWater: number): Promise<boolean> {
+    for (let offset = 0; offset < bytes.byteLength; offset += MAX_CHUNK_BYTES) {
+      if (!(await this.below(highWater))) return false;
+      this.binary(bytes.subarray(offset, offset + MAX_CHUNK_BYTES));
+    }
+    return this.open;
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * One client connection to the runtime. It carries one run at a time: an `invoke` frame, the
+ * attachment bytes it declares, then (from the runtime) `ack`, events, outputs and the `result`;
+ * after the result the connection may carry the next invoke. Any frame the protocol does not allow
+ * closes this connection alone, with a protocol close code and a reason. A closed connection stops
+ * its run.
+ */
+import type { Socket } from 'node:net';
+import type { RawData, WebSocket } from 'ws';
+import type { Envelope } from '../contracts/envelope.js';
+import { ProcctlError } from '../contracts/errors.js';
+import type { InputsV1 } from '../contracts/inputs.js';
+import { verifyArtifactBytes, type ArtifactRef } from '../artifacts/attachments.js';
+import type { OutputPlan } from '../artifacts/outputs.js';
+import { failureFor, successFor } from '../adapters/envelope-for.js';
+import { executeInvocation, invocationFacts, type InvocationArgs, type Release } from '../adapters/invocation.js';
+import type { RegistrySnapshot } from '../registry/registry.js';
+import { CLOSE, MAX_CHUNK_BYTES } from '../protocol/constants.js';
+import { CLIENT_FRAME_SCHEMAS, decodeFrame, closeReason, type AttachmentDecl, type ClientFrame, type FrameProblem, type InvokeFrame } from '../protocol/frames.js';
+import { Outbox } from '../protocol/outbox.js';
+import type { ConcurrencyGate } from './gate.js';
+import { EventStream } from './event-stream.js';
+import type { SnapshotCache } from './snapshots.js';
+
+/** What every session shares: the runtime's settings, limits and bookkeeping. */
+export interface SessionHost {
+  readonly registryDir: string | undefined;
+  readonly env: NodeJS.ProcessEnv;
+  /** Unread bytes a session lets queue for its client before it waits (outputs) or drops (events). */
+  readonly bufferBytes: number;
+  readonly maxAttachmentBytes: number;
+  readonly gate: ConcurrencyGate;
+  readonly snapshots: SnapshotCache;
+  readonly closing: boolean;
+  readonly counters: { completed: number; disconnectedRuns: number; protocolCloses: number; droppedEvents: number };
+  /** A handler still running after its run ended (it ignored the abort). */
+  abandoned(executionId: string, running: Promise<void>): void;
+  closed(session: Session): void;
+}
+
+interface Receiving {
+  frame: InvokeFrame;
+  decls: AttachmentDecl[];
+  index: number;
+  chunks: Buffer[];
+  received: number;
+  bytes: Map<string, Buffer>;
+}
+
+export class Session {
+  private readonly ws: WebSocket;
+  private readonly host: SessionHost;
+  readonly outbox: Outbox;
+  private state: 'idle' | 'receiving' | 'running' = 'idle';
+  private receiving: Receiving | undefined;
+  private controller: AbortController | undefined;
+  private executionId: string | undefined;
+  /** Set by a ping, cleared by the pong: a session still unanswered at the next ping is dead. */
+  awaitingPong = false;
+  /** The current run, for a shutdown to wait on. */
+  run: Promise<void> | undefined;
+
+  constructor(ws: WebSocket, socket: Socket, host: SessionHost) {
+    this.ws = ws;
+    this.host = host;
+    this.outbox = new Outbox(ws, socket);
+    // binaryType is the default 'nodebuffer': every message arrives as one Buffer.
+    ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data as Buffer, isBinary));
+    ws.on('pong', () => (this.awaitingPong = false));
+    // The WebSocket layer closes the connection itself for frames it refuses (1009 too big, 1007
+    // not UTF-8, bad framing); 'close' follows.
+    ws.on('error', () => host.counters.protocolCloses++);
+    ws.on('close', () => this.onClose());
+  }
+
+  get idle(): boolean {
+    return this.state === 'idle';
+  }
+
+  /** Keepalive: pings, or ends a connection whose previous ping went unanswered. */
+  keepalive(): void {
+    if (this.awaitingPong) {
+      this.ws.terminate();
+      return;
+    }
+    this.awaitingPong = true;
+    this.ws.ping();
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, closeReason(reason));
+  }
+
+  /** For a shutdown past its drain time: the run ends as cancelled, with the reason in its envelope. */
+  cancelRun(why: string): void {
+    this.controller?.abort(new ProcctlError('ERR_CANCELLED', `execution ${this.executionId} was cancelled: ${why}`));
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (isBinary) return this.onBinary(data);
+    if (this.state === 'receiving') {
+      const due = this.receiving ? this.receiving.decls.slice(this.receiving.index).reduce((n, d) => n + d.size_bytes, 0) - this.receiving.received : 0;
+      return this.refuse({ code: CLOSE.OUT_OF_ORDER, reason: `text frame while ${due} attachment byte(s) are still due` });
+    }
+    const decoded = decodeFrame<ClientFrame>(data.toString('utf8'), CLIENT_FRAME_SCHEMAS);
+    if (decoded.problem) return this.refuse(decoded.problem);
+    const frame = decoded.frame;
+    if (frame.kind === 'cancel') {
+      // With no run, a cancel has crossed the result on the wire: nothing to do.
+      this.controller?.abort();
+      return;
+    }
+    if (this.state === 'running') return this.refuse({ code: CLOSE.OUT_OF_ORDER, reason: `invoke while execution ${this.executionId} is running; one run per connection at a time` });
+    this.accept(frame);
+  }
+
+  private accept(frame: InvokeFrame): void {
+    const decls = frame.attachments ?? [];
+    const seen = new Set<string>();
+    let total = 0;
+    for (const decl of decls) {
+      if (seen.has(decl.cid)) return this.refuse({ code: CLOSE.INVALID_FRAME, reason: `invoke frame declares attachment ${decl.cid} twice` });
+      seen.add(decl.cid);
+      total += decl.size_bytes;
+    }
+    if (total > this.host.maxAttachmentBytes) return this.refuse({ code: CLOSE.TOO_BIG, reason: `attachments total ${total} bytes; this runtime takes at most ${this.host.maxAttachmentBytes}` });
+    this.state = 'receiving';
+    this.executionId = frame.execution_id;
+    this.receiving = { frame, decls, index: 0, chunks: [], received: 0, bytes: new Map() };
+    this.advance();
+  }
+
+  private onBinary(data: Buffer): void {
+    const r = this.receiving;
+    if (this.state !== 'receiving' || !r) return this.refuse({ code: CLOSE.UNEXPECTED_BINARY, reason: 'binary frame where a text frame is due' });
+    if (data.byteLength > MAX_CHUNK_BYTES) return this.refuse({ code: CLOSE.TOO_BIG, reason: `binary frame of ${data.byteLength} bytes; chunks are at most ${MAX_CHUNK_BYTES}` });
+    const decl = r.decls[r.index] as AttachmentDecl;
+    r.chunks.push(data);
+    r.received += data.byteLength;
+    if (r.received > decl.size_bytes) return this.refuse({ code: CLOSE.INVALID_FRAME, reason: `attachment ${r.index} (${decl.cid.slice(0, 19)}…) got more than its ${decl.size_bytes} bytes` });
+    if (r.received === decl.size_bytes) {
+      r.bytes.set(decl.cid, r.chunks.length === 1 ? (r.chunks[0] as Buffer) : Buffer.concat(r.chunks));
+      r.chunks = [];
+      r.received = 0;
+      r.index++;
+      this.advance();
+    }
+  }
+
+  /** Skips empty attachments; once every byte is in, the run starts. */
+  private advance(): void {
+    const r = this.receiving as Receiving;
+    while (r.index < r.decls.length && (r.decls[r.index] as AttachmentDecl).size_bytes === 0) {
+      r.bytes.set((r.decls[r.index] as AttachmentDecl).cid, Buffer.alloc(0));
+      r.index++;
+    }
+    if (r.index < r.decls.length) return;
+    this.receiving = undefined;
+    this.state = 'running';
+    const controller = new AbortController();
+    this.controller = controller;
+    this.run = this.execute(r.frame, r.bytes, controller.signal).finally(() => {
+      this.run = undefined;
+      this.controller = undefined;
+      this.executionId = undefined;
+      this.state = 'idle';
+      if (this.host.closing) this.close(CLOSE.GOING_AWAY, 'runtime shutting down');
+    });
+  }
+
+  private async execute(frame: InvokeFrame, attachments: Map<string, Buffer>, signal: AbortSignal): Promise<void> {
+    const args: InvocationArgs = {
+      processorRef: frame.ref,
+      inputsJson: frame.inputs as unknown as InputsV1,
+      writePrefix: frame.write_prefix,
+      executionId: frame.execution_id,
+      registrySnapshot: frame.registry_snapshot,
+      secretsPresent: frame.secrets_present ?? [],
+    };
+    const facts = invocationFacts(args);
+    delete facts.snapshot; // not trusted until verified
+    const events = new EventStream(this.outbox, this.host.bufferBytes);
+    let handler: { running: Promise<void>; settled: boolean } | undefined;
+    let envelope: Envelope;
+    try {
+      if (this.host.closing) throw new ProcctlError('ERR_RUNTIME_UNAVAILABLE', 'the processor runtime is shutting down and takes no new runs; retry on another');
+      args.registrySnapshot = facts.snapshot = this.host.snapshots.verify(frame.registry_snapshot);
+      const plan = await executeInvocation(args, facts, {
+        registryDir: this.host.registryDir,
+        env: this.host.env,
+        signal,
+        ...(frame.timeout_s !== undefined && { timeoutS: frame.timeout_s }),
+        onEvent: events.emit,
+        readAttachment: (ref) => Promise.resolve(attachmentBytes(attachments, ref)),
+        admit: (snapshot) => this.admit(snapshot, frame.execution_id, signal),
+        onHandlerStarted: (running) => {
+          const tracked = { running, settled: false };
+          const settle = () => (tracked.settled = true);
+          running.then(settle, settle);
+          handler = tracked;
+        },
+      });
+      events.close();
+      if (!(await this.sendOutputs(plan))) return;
+      envelope = successFor(facts, plan);
+    } catch (err) {
+      events.close();
+      envelope = failureFor(facts, err);
+    } finally {
+      this.host.counters.droppedEvents += events.dropped;
+      if (handler && !handler.settled) this.host.abandoned(frame.execution_id, handler.running);
+    }
+    if (!this.outbox.open) return;
+    this.outbox.text(JSON.stringify({ kind: 'result', envelope }));
+    this.host.counters.completed++;
+  }
+
+  private async admit(snapshot: RegistrySnapshot, executionId: string, signal: AbortSignal): Promise<Release> {
+    const ticket = this.host.gate.enter(snapshot.ref, snapshot.entry.runtime.concurrency, signal);
+    this.outbox.text(JSON.stringify({ kind: 'ack', execution_id: executionId, queued: ticket.queued }));
+    return ticket.ready;
+  }
+
+  /** Each output: its `output` frame, then its bytes; false when the client went away meanwhile. */
+  private async sendOutputs(plan: OutputPlan): Promise<boolean> {
+    for (const output of plan.outputs) {
+      if (!(await this.outbox.below(this.host.bufferBytes))) return false;
+      this.outbox.text(JSON.stringify({ kind: 'output', path: output.path, cid: output.cid, size_bytes: output.size_bytes, mime: output.mime }));
+      if (!(await this.outbox.stream(output.bytes, this.host.bufferBytes))) return false;
+    }
+    return true;
+  }
+
+  private refuse(problem: FrameProblem): void {
+    this.host.counters.protocolCloses++;
+    this.close(problem.code, problem.reason);
+    this.stop('the connection broke the protocol');
+  }
+
+  private stop(why: string): void {
+    if (!this.controller || this.controller.signal.aborted) return;
+    this.host.counters.disconnectedRuns++;
+    this.cancelRun(why);
+  }
+
+  private onClose(): void {
+    this.receiving = undefined;
+    this.stop('the client connection closed');
+    this.host.closed(this);
+  }
+}
+
+/** Attachment bytes as the invoke sent them, proven against the reference's content id. */
+function attachmentBytes(attachments: Map<string, Buffer>, ref: ArtifactRef): Uint8Array {
+  const bytes = attachments.get(ref.cid);
+  if (!bytes) throw new ProcctlError('ERR_ATTACHMENT', `artifact ${ref.$artifact} (${ref.cid}) was not sent with the invoke`, { key: ref.$artifact, cid: ref.cid });
+  // A copy: a handler that changes what it read must not change what the next read sees.
+  return Buffer.from(verifyArtifactBytes(ref, bytes));
+}
+
