@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { registerImagesCommand } from './images-command.js';
+import { registerLocalCommands } from './local-commands.js';
 import { registerRegistryCommand } from './registry-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerSchemaCommand } from './schema-command.js';
@@ -10,4 +11,5 @@ registerRunCommand(program);
 registerRegistryCommand(program);
 registerSchemaCommand(program);
 registerImagesCommand(program);
+registerLocalCommands(program.command('local').description('processor containers on the local Docker engine (same as localctl)'));
 await main(program);

@@ -9,6 +9,8 @@ import { failureFor } from '../adapters/envelope-for.js';
 import { run } from '../api/run.js';
 import { artifactsLocation, openStore } from '../api/store-from-location.js';
 import { Registry } from '../registry/registry.js';
+import type { ArtifactStore } from '../artifacts/store.js';
+import type { Adapter } from '../adapters/types.js';
 import { readInputs, type InputsFlags } from './read-inputs.js';
 import { exitCodeFor, printEnvelope, stderrEventPrinter } from './print.js';
 
@@ -23,7 +25,14 @@ export interface RunFlags extends InputsFlags {
   artifacts?: string;
   registry?: string;
   adapter: string;
+  placement?: Placement;
 }
+
+/**
+ * Where the local adapter runs the work. `auto`: mock in-process (no Docker), real in a container
+ * (the started one, else one for this run). `container`: only a started container (localctl run).
+ */
+export type Placement = 'auto' | 'in-process' | 'container';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -52,7 +61,9 @@ export async function runAction(flags: RunFlags): Promise<number> {
   try {
     const store = await openStore(location);
     const inputs = await readInputs(flags);
+    const adapter = await adapterFor(flags.placement ?? 'auto', inputs.mode ?? flags.mode ?? 'mock', store);
     const result = await run({
+      ...(adapter && { adapter }),
       ref: flags.ref,
       inputs,
       ...(flags.mode && { mode: flags.mode }),
@@ -72,9 +83,18 @@ export async function runAction(flags: RunFlags): Promise<number> {
   return exitCodeFor(envelope);
 }
 
+/** The placement's adapter; undefined means the library default (in-process). */
+async function adapterFor(placement: Placement, mode: Mode, store: ArtifactStore): Promise<Adapter | undefined> {
+  if (placement === 'in-process' || (placement === 'auto' && mode === 'mock')) return undefined;
+  // Loaded only here: mock runs never pay for the Docker client.
+  const { ContainerAdapter } = await import('../adapters/docker/container-adapter.js');
+  return new ContainerAdapter({ store, policy: placement === 'container' ? 'started' : 'started-or-ephemeral', progress: (m) => process.stderr.write(`${m}\n`) });
+}
+
 export function registerRunCommand(program: Command): void {
   addRunOptions(program.command('run').description('run a processor and print its envelope'))
     .addOption(new Option('--adapter <adapter>', 'where it runs').choices(['local']).default('local'))
+    .addOption(new Option('--placement <placement>', 'local adapter: auto (mock in-process, real in a container), in-process, or container (a started one)').choices(['auto', 'in-process', 'container']).default('auto'))
     .action(async (flags: RunFlags) => {
       process.exitCode = await runAction(flags);
     });

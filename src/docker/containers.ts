@@ -4,6 +4,7 @@
  * Everything procctl knows about a container it reads back from the engine (labels, env, network).
  */
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { ProcctlError } from '../contracts/errors.js';
 import type { Mode } from '../contracts/inputs.js';
@@ -13,6 +14,7 @@ import { secretsPresentIn } from '../api/secrets.js';
 import { describeEngineError, engine, requireEngine, statusOf } from './engine.js';
 import { pullByDigest, RUNTIME_PORT, type Progress } from './images.js';
 import { containerLabels, LABEL, startedContainerName, type Scope } from './labels.js';
+import { writeLogs } from './logs.js';
 import { ensureMockNetwork, MOCK_NETWORK } from './network.js';
 
 export interface ContainerHandle {
@@ -103,24 +105,14 @@ async function inspect(idOrName: string): Promise<Dockerode.ContainerInspectInfo
 
 /** The last lines a container printed, for error messages about why it stopped. */
 export async function logTail(id: string, lines = 20): Promise<string> {
+  const chunks: Buffer[] = [];
+  const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (chunks.push(chunk), done()) });
   try {
-    const buf = (await engine().getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
-    return demuxToText(buf).trim();
+    await writeLogs(id, { follow: false, tail: lines }, sink, sink);
   } catch {
     return '';
   }
-}
-
-/** Docker's multiplexed log format: 8-byte headers (stream, size) before each chunk. */
-function demuxToText(buf: Buffer): string {
-  const parts: Buffer[] = [];
-  let offset = 0;
-  while (offset + 8 <= buf.length) {
-    const size = buf.readUInt32BE(offset + 4);
-    parts.push(buf.subarray(offset + 8, offset + 8 + size));
-    offset += 8 + size;
-  }
-  return Buffer.concat(parts).toString('utf8');
+  return Buffer.concat(chunks).toString('utf8').trim();
 }
 
 export interface ExitFacts {
@@ -135,6 +127,20 @@ export async function exitFacts(id: string): Promise<ExitFacts> {
   return { running: info.State.Running, exitCode: info.State.Running ? null : info.State.ExitCode, oomKilled: info.State.OOMKilled };
 }
 
+/**
+ * After a dropped connection: did the container stop? The engine notices an exit a moment after
+ * the socket closes, so a container still shown running is watched for a short while before it
+ * is taken to be alive (and the failure put down to the connection alone).
+ */
+export async function settledExitFacts(id: string, withinMs = 3000): Promise<ExitFacts> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const facts = await exitFacts(id);
+    if (!facts.running || Date.now() > deadline) return facts;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** A typed error for a container that stopped: exit code, OOM flag, its last words. */
 export async function containerExitError(handle: Pick<ContainerHandle, 'id' | 'name'>, facts: ExitFacts): Promise<ProcctlError> {
   const tail = await logTail(handle.id, 5);
@@ -144,12 +150,19 @@ export async function containerExitError(handle: Pick<ContainerHandle, 'id' | 'n
 
 async function waitHealthy(handle: ContainerHandle, timeoutMs: number): Promise<{ digest: string | null }> {
   const deadline = Date.now() + timeoutMs;
-  for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+  // A short fixed interval: start-to-healthy is measured, and a backoff would add its own delay.
+  for (const delay = 20; ; ) {
+    // AbortSignal.timeout's timer does not keep the process alive; while docker-proxy holds a
+    // half-open connection nothing else would, and the CLI would exit mid-wait.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 1000);
     try {
-      const res = await fetch(`${handle.endpoint}/healthz`, { signal: AbortSignal.timeout(1000) });
+      const res = await fetch(`${handle.endpoint}/healthz`, { signal: controller.signal });
       if (res.ok) return (await res.json()) as { digest: string | null };
     } catch {
       // not listening yet
+    } finally {
+      clearTimeout(timer);
     }
     const facts = await exitFacts(handle.id);
     if (!facts.running) throw await containerExitError(handle, facts);
@@ -233,6 +246,10 @@ export async function startContainer(options: StartOptions): Promise<ContainerHa
   }
   progress(`${name} healthy at ${handle.endpoint}`);
   return { ...handle, reused: false };
+}
+
+export function notRunningError(ref: string, mode: Mode): ProcctlError {
+  return new ProcctlError('ERR_CONTAINER_NOT_RUNNING', `no started ${mode} container for ${ref}; start one with: localctl start --ref ${ref}${mode === 'real' ? ' --mode real' : ''}`, { ref, mode });
 }
 
 /** The running started container for a processor and mode, if any. */

@@ -6,3 +6,4 @@ export const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/', import.
 export const FIXTURE_REGISTRY = fileURLToPath(new URL('../../../test/fixtures/registry/', import.meta.url));
 export const GOLDEN = fileURLToPath(new URL('../../../test/golden/', import.meta.url));
 export const PROCCTL_BIN = fileURLToPath(new URL('../../src/cli/procctl.js', import.meta.url));
+export const LOCALCTL_BIN = fileURLToPath(new URL('../../src/cli/localctl.js', import.meta.url));

@@ -1,0 +1,104 @@
+/**
+ * Containers, from one run:
+ * - `start_ratio`: start-to-healthy of `localctl start` (the whole CLI call) over a bare container
+ *   run of the same image, same network, to its first /healthz answer (goal <= 1.3);
+ * - `warm_invoke_ratio`: a warm mock invoke through the started container over the same invoke
+ *   in-process (the price of the container boundary).
+ * Needs a Docker engine and the local registry (bash .ci/services.sh).
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildAndPin, ContainerAdapter, engine, FsArtifactStore, InProcessAdapter, MOCK_NETWORK, pinnedReference, Registry, removeContainer, type InvokeArgs } from '../src/index.js';
+import { median, ratio, report } from './stats.js';
+
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 8);
+const INVOKES = Number(process.env['BENCH_INVOKES'] ?? 200);
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const localctl = join(root, 'dist/src/cli/localctl.js');
+
+const registryDir = mkdtempSync(join(tmpdir(), 'procctl-bench-reg-'));
+cpSync(join(root, 'processors'), registryDir, { recursive: true });
+const registry = new Registry(registryDir);
+await buildAndPin(registry, 'llm/litellm@1');
+const snapshot = registry.snapshot('llm/litellm@1');
+const { reference, digest } = pinnedReference(snapshot);
+const env = { ...process.env, PROCCTL_REGISTRY: registryDir };
+
+function timeLocalctl(args: string[]): number {
+  const t0 = performance.now();
+  const result = spawnSync(process.execPath, [localctl, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (result.status !== 0) throw new Error(`localctl ${args.join(' ')}: ${result.stderr.toString()}`);
+  return performance.now() - t0;
+}
+
+async function bareRunToHealthy(): Promise<number> {
+  const t0 = performance.now();
+  const container = await engine().createContainer({
+    Image: reference,
+    Env: [`PROCCTL_RUNTIME_TOKEN=${randomBytes(16).toString('hex')}`, `PROCCTL_IMAGE_DIGEST=${digest}`],
+    HostConfig: { NetworkMode: MOCK_NETWORK, Init: true },
+  });
+  await container.start();
+  const ip = (await container.inspect()).NetworkSettings.Networks[MOCK_NETWORK]?.IPAddress;
+  for (;;) {
+    try {
+      if ((await fetch(`http://${ip}:8080/healthz`)).ok) break;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  const elapsed = performance.now() - t0;
+  await removeContainer(container.id, 0);
+  return elapsed;
+}
+
+// Warm-up: the image pulled, the network made, page caches filled — for both sides alike.
+timeLocalctl(['start', '--ref', 'llm/litellm@1']);
+timeLocalctl(['stop', '--ref', 'llm/litellm@1', '--grace', '1']);
+await bareRunToHealthy();
+
+const starts: number[] = [];
+const bare: number[] = [];
+for (let i = 0; i < RUNS; i++) {
+  bare.push(await bareRunToHealthy());
+  starts.push(timeLocalctl(['start', '--ref', 'llm/litellm@1']));
+  timeLocalctl(['stop', '--ref', 'llm/litellm@1', '--grace', '1']);
+}
+report('bare_run_to_healthy_ms', median(bare), 1);
+report('localctl_start_to_healthy_ms', median(starts), 1);
+report('start_ratio', ratio(median(starts), median(bare)));
+
+// Warm invokes: the same call through the started container and in-process.
+timeLocalctl(['start', '--ref', 'llm/litellm@1']);
+const store = new FsArtifactStore(mkdtempSync(join(tmpdir(), 'procctl-bench-store-')));
+const container = new ContainerAdapter({ store, policy: 'started' });
+const inProcess = new InProcessAdapter({ store, registryDir });
+const args = (i: number): InvokeArgs => ({
+  processorRef: 'llm/litellm@1',
+  inputsJson: { schema: 'v1', mode: 'mock', params: { messages: [{ role: 'user', content: `Hello ${i}` }] } },
+  writePrefix: 'bench/{execution_id}/',
+  executionId: `b-${i}`,
+  registrySnapshot: snapshot,
+  adapterOpts: {},
+  secretsPresent: [],
+});
+async function latencies(adapter: { invoke(a: InvokeArgs): Promise<{ status: string }> }): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < INVOKES; i++) {
+    const t0 = performance.now();
+    const envelope = await adapter.invoke(args(i));
+    times.push(performance.now() - t0);
+    if (envelope.status !== 'success') throw new Error(`invoke failed: ${JSON.stringify(envelope)}`);
+  }
+  return times.slice(Math.floor(INVOKES / 10)); // the first tenth warms both paths
+}
+const containerTimes = await latencies(container);
+const inProcessTimes = await latencies(inProcess);
+timeLocalctl(['stop', '--ref', 'llm/litellm@1', '--grace', '1']);
+report('in_process_invoke_p50_ms', median(inProcessTimes), 3);
+report('container_invoke_p50_ms', median(containerTimes), 3);
+report('warm_invoke_ratio', ratio(median(containerTimes), median(inProcessTimes)));

@@ -1,0 +1,95 @@
+/**
+ * The local adapter's container placement: the run goes over the runtime protocol to a processor
+ * container on the local engine. Either the started one (`localctl start`) or, when allowed and
+ * none is running, a container started for this one run and removed after it.
+ */
+import { ProcctlError, toProcctlError } from '../../contracts/errors.js';
+import type { Envelope } from '../../contracts/envelope.js';
+import type { ArtifactStore } from '../../artifacts/store.js';
+import { containerExitError, settledExitFacts, findStarted, notRunningError, pinnedReference, removeContainer, startContainer, type ContainerHandle } from '../../docker/containers.js';
+import type { Progress } from '../../docker/images.js';
+import { failureFor, type EnvelopeFacts } from '../envelope-for.js';
+import { preflight } from '../../execution/run-handler.js';
+import { requireMode } from '../invocation.js';
+import { RuntimeAdapter } from '../runtime-adapter.js';
+import type { Adapter, InvokeArgs } from '../types.js';
+
+export interface ContainerAdapterDeps {
+  store: ArtifactStore;
+  /** `started`: only a started container serves; `started-or-ephemeral`: else start one for the run. */
+  policy: 'started' | 'started-or-ephemeral';
+  env?: NodeJS.ProcessEnv;
+  progress?: Progress;
+}
+
+/** Protocol-level failures that may really be the container dying underneath the connection. */
+const CONNECTION_LOST = new Set(['ERR_RUNTIME_UNAVAILABLE', 'ERR_PROTOCOL', 'ERR_INTERNAL']);
+
+export class ContainerAdapter implements Adapter {
+  readonly name = 'local-container';
+  private readonly deps: ContainerAdapterDeps;
+  /** One protocol client per container, so warm invokes reuse their connections. */
+  private readonly runtimes = new Map<string, RuntimeAdapter>();
+
+  constructor(deps: ContainerAdapterDeps) {
+    this.deps = deps;
+  }
+
+  private runtimeFor(handle: ContainerHandle): RuntimeAdapter {
+    const key = `${handle.id} ${handle.endpoint}`;
+    let runtime = this.runtimes.get(key);
+    if (!runtime) {
+      runtime = new RuntimeAdapter({ url: handle.endpoint, token: handle.token, store: this.deps.store, name: this.name });
+      this.runtimes.set(key, runtime);
+    }
+    return runtime;
+  }
+
+  private forget(handle: ContainerHandle): void {
+    const key = `${handle.id} ${handle.endpoint}`;
+    this.runtimes.get(key)?.close();
+    this.runtimes.delete(key);
+  }
+
+  /** Closes idle connections to every container this adapter talked to. */
+  close(): void {
+    for (const runtime of this.runtimes.values()) runtime.close();
+    this.runtimes.clear();
+  }
+
+  async invoke(args: InvokeArgs): Promise<Envelope> {
+    const facts: EnvelopeFacts = { ref: args.processorRef, executionId: args.executionId, mode: args.inputsJson.mode ?? 'mock', snapshot: args.registrySnapshot, secretsPresent: args.secretsPresent };
+    let handle: ContainerHandle | undefined;
+    let ephemeral = false;
+    try {
+      const inputs = requireMode(args);
+      facts.inputs = inputs;
+      // The same checks the runtime makes, before any container is touched.
+      preflight(args.registrySnapshot, inputs, args.secretsPresent);
+      const { digest } = pinnedReference(args.registrySnapshot);
+      handle = await findStarted(args.registrySnapshot, inputs.mode);
+      if (handle && handle.digest !== digest) {
+        throw new ProcctlError('ERR_DIGEST_MISMATCH', `container ${handle.name} runs ${handle.digest}, but ${args.processorRef} now pins ${digest}; restart it with localctl start --ref ${args.processorRef}`, { expected: digest, actual: handle.digest });
+      }
+      if (!handle) {
+        if (this.deps.policy === 'started') throw notRunningError(args.processorRef, inputs.mode);
+        ephemeral = true;
+        handle = await startContainer({ snapshot: args.registrySnapshot, mode: inputs.mode, scope: 'ephemeral', ...(this.deps.env && { env: this.deps.env }), ...(this.deps.progress && { progress: this.deps.progress }) });
+      }
+      const envelope = await this.runtimeFor(handle).invoke(args);
+      if (envelope.status === 'error' && CONNECTION_LOST.has(envelope.error.code)) {
+        this.forget(handle);
+        const exit = await settledExitFacts(handle.id);
+        if (!exit.running) return failureFor(facts, await containerExitError(handle, exit));
+      }
+      return envelope;
+    } catch (err) {
+      return failureFor(facts, toProcctlError(err));
+    } finally {
+      if (ephemeral && handle) {
+        this.forget(handle);
+        await removeContainer(handle.id, 2).catch(() => undefined);
+      }
+    }
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * `localctl start | run | stop | status | logs` (also `procctl local …`): long-lived processor
+ * containers on the local Docker engine. State lives in the engine (labels), so any shell sees the
+ * same containers.
+ */
+import { Option, type Command } from 'commander';
+import { canonicalJson } from '../contracts/canonical-json.js';
+import { ProcctlError } from '../contracts/errors.js';
+import type { Mode } from '../contracts/inputs.js';
+import { Registry } from '../registry/registry.js';
+import { findStarted, listManaged, notRunningError, removeContainer, startContainer } from '../docker/containers.js';
+import { writeLogs } from '../docker/logs.js';
+import { startedContainerName } from '../docker/labels.js';
+import { addRunOptions, runAction, type RunFlags } from './run-command.js';
+
+const progress = (message: string) => process.stderr.write(`${message}\n`);
+const modeOption = (description: string) => new Option('--mode <mode>', description).choices(['mock', 'real']);
+
+export function registerLocalCommands(parent: Command): void {
+  parent
+    .command('start')
+    .description('pull the pinned image and start a container (mock: no network, no secrets; real: declared secrets from this environment)')
+    .requiredOption('--ref <ref>', 'processor reference, ns/name@N')
+    .addOption(modeOption('which runs it serves').default('mock'))
+    .option('--registry <dir>', 'registry directory (env PROCCTL_REGISTRY)')
+    .option('--json', 'print the container as JSON')
+    .action(async (flags: { ref: string; mode: Mode; registry?: string; json?: boolean }) => {
+      const snapshot = Registry.fromOptions(flags.registry).snapshot(flags.ref);
+      const handle = await startContainer({ snapshot, mode: flags.mode, scope: 'started', progress });
+      const shown = { name: handle.name, ref: handle.ref, mode: handle.mode, digest: handle.digest, endpoint: handle.endpoint, reused: handle.reused };
+      process.stdout.write(flags.json ? `${canonicalJson(shown)}\n` : `${handle.reused ? 'running' : 'started'} ${handle.name} (${handle.ref}, ${handle.mode}) at ${handle.endpoint}\n`);
+    });
+
+  addRunOptions(parent.command('run').description('run a processor in its started container (localctl start first)')).action(async (flags: RunFlags) => {
+    process.exitCode = await runAction({ ...flags, adapter: 'local', placement: 'container' });
+  });
+
+  parent
+    .command('stop')
+    .description('stop and remove started containers: SIGTERM, then SIGKILL after the grace period')
+    .option('--ref <ref>', 'processor reference, ns/name@N')
+    .addOption(modeOption('only the container serving this mode (default: both)'))
+    .option('--all', 'every container procctl manages')
+    .option('--grace <seconds>', 'seconds between SIGTERM and SIGKILL', '10')
+    .option('--registry <dir>', 'registry directory (env PROCCTL_REGISTRY)')
+    .action(async (flags: { ref?: string; mode?: Mode; all?: boolean; grace: string; registry?: string }) => {
+      const grace = Number(flags.grace);
+      if (!Number.isFinite(grace) || grace < 0) throw new ProcctlError('ERR_USAGE', `--grace ${flags.grace} is not a number of seconds`);
+      let names: string[];
+      if (flags.all) names = (await listManaged()).map((c) => c.name);
+      else if (flags.ref) {
+        const { slug } = Registry.fromOptions(flags.registry).snapshot(flags.ref);
+        names = (flags.mode ? [flags.mode] : (['mock', 'real'] as Mode[])).map((m) => startedContainerName(slug, m));
+      } else throw new ProcctlError('ERR_USAGE', 'stop needs --ref REF or --all');
+      let stopped = 0;
+      for (const name of names) {
+        if (!(await removeContainer(name, grace))) continue;
+        stopped++;
+        progress(`stopped ${name}`);
+      }
+      if (stopped === 0) progress('nothing was running');
+    });
+
+  parent
+    .command('status')
+    .description('list the containers procctl manages')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { json?: boolean }) => {
+      const rows = await listManaged();
+      if (flags.json) {
+        process.stdout.write(`${canonicalJson(rows)}\n`);
+        return;
+      }
+      if (rows.length === 0) {
+        process.stdout.write('no procctl containers\n');
+        return;
+      }
+      const table = [['NAME', 'REF', 'MODE', 'STATE', 'DIGEST', 'ENDPOINT'], ...rows.map((r) => [r.name, r.ref, r.mode, `${r.state} (${r.status})`, `${r.digest.slice(0, 19)}…`, r.endpoint || '-'])];
+      const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+      process.stdout.write(`${table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`);
+    });
+
+  parent
+    .command('logs')
+    .description("print a started container's logs")
+    .requiredOption('--ref <ref>', 'processor reference, ns/name@N')
+    .addOption(modeOption('which container').default('mock'))
+    .option('-f, --follow', 'keep printing until the container stops')
+    .option('--tail <lines>', 'only the last N lines')
+    .option('--registry <dir>', 'registry directory (env PROCCTL_REGISTRY)')
+    .action(async (flags: { ref: string; mode: Mode; follow?: boolean; tail?: string; registry?: string }) => {
+      const snapshot = Registry.fromOptions(flags.registry).snapshot(flags.ref);
+      const handle = await findStarted(snapshot, flags.mode);
+      if (!handle) throw notRunningError(snapshot.ref, flags.mode);
+      const tail = flags.tail === undefined ? undefined : Number(flags.tail);
+      if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new ProcctlError('ERR_USAGE', `--tail ${flags.tail} is not a whole number`);
+      await writeLogs(handle.id, { follow: flags.follow ?? false, ...(tail !== undefined && { tail }) }, process.stdout, process.stderr);
+    });
+}

@@ -1,0 +1,7 @@
+export * from './build-and-pin.js';
+export * from './containers.js';
+export * from './engine.js';
+export * from './images.js';
+export * from './labels.js';
+export * from './logs.js';
+export * from './network.js';
