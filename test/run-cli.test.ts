@@ -189,7 +189,7 @@ describe('procctl run, outputs and limits (fixture processor)', () => {
 
   it('checks required secrets before anything runs in real mode, naming only names', async () => {
     const cwd = tempDir();
-    const result = await runCli(['run', '--ref', 'testing/echo@1', '--registry', FIXTURE_REGISTRY, '--mode', 'real', '--json', '--execution-id', 'nosecret', '--inputs-json', JSON.stringify({ schema: 'v1', params: { outputs: [{ path: 'a', text: 'a' }] } })], { cwd });
+    const result = await runCli(['run', '--ref', 'testing/echo@1', '--registry', FIXTURE_REGISTRY, '--mode', 'real', '--placement', 'in-process', '--json', '--execution-id', 'nosecret', '--inputs-json', JSON.stringify({ schema: 'v1', params: { outputs: [{ path: 'a', text: 'a' }] } })], { cwd });
     const error = errorOf(result, 'ERR_MISSING_SECRET', 5);
     assert.deepEqual(error.details, { missing: ['ECHO_TOKEN'] });
     assert.equal(existsSync(join(cwd, '.procctl/artifacts/executions/nosecret/outputs')), false);
@@ -197,7 +197,7 @@ describe('procctl run, outputs and limits (fixture processor)', () => {
 
   it('redacts a secret value that a handler prints', async () => {
     const canary = `canary-${process.pid}-${Date.now()}`;
-    const result = await echo({ leak_secret: true }, ['--mode', 'real'], cleanEnv({ ECHO_TOKEN: canary }));
+    const result = await echo({ leak_secret: true }, ['--mode', 'real', '--placement', 'in-process'], cleanEnv({ ECHO_TOKEN: canary }));
     assert.equal(result.code, 0, result.stderr);
     assert.doesNotMatch(result.stdout + result.stderr, new RegExp(canary));
     assert.match(result.stderr, /the token is \[secret ECHO_TOKEN\]/);
@@ -214,7 +214,7 @@ describe('procctl run, real mode in-process against a loopback provider', () => 
 
   it('fails with ERR_MISSING_SECRET before calling anything when OPENAI_API_KEY is absent', async () => {
     const before = server.requests.length;
-    const result = await runCli([...LITELLM, '--mode', 'real', '--json', '--inputs-json', HELLO_INPUTS], { env: cleanEnv({ OPENAI_BASE_URL: server.url }) });
+    const result = await runCli([...LITELLM, '--mode', 'real', '--placement', 'in-process', '--json', '--inputs-json', HELLO_INPUTS], { env: cleanEnv({ OPENAI_BASE_URL: server.url }) });
     assert.match(errorOf(result, 'ERR_MISSING_SECRET', 5).message, /needs secret\(s\) OPENAI_API_KEY/);
     assert.equal(server.requests.length, before, 'no provider call');
   });
@@ -223,7 +223,7 @@ describe('procctl run, real mode in-process against a loopback provider', () => 
     const key = `sk-canary-${process.pid}`;
     const cwd = tempDir();
     const inputs = JSON.stringify({ schema: 'v1', params: { model: 'openai/gpt-test', messages: [{ role: 'user', content: 'Hi there' }] } });
-    const result = await runCli([...LITELLM, '--mode', 'real', '--json', '--execution-id', 'real-1', '--inputs-json', inputs], { cwd, env: cleanEnv({ OPENAI_API_KEY: key, OPENAI_BASE_URL: server.url }) });
+    const result = await runCli([...LITELLM, '--mode', 'real', '--placement', 'in-process', '--json', '--execution-id', 'real-1', '--inputs-json', inputs], { cwd, env: cleanEnv({ OPENAI_API_KEY: key, OPENAI_BASE_URL: server.url }) });
     assert.equal(result.code, 0, result.stderr + result.stdout);
     const envelope = envelopeOf(result) as SuccessEnvelope;
     assert.deepEqual(envelope.meta.secrets_present, ['OPENAI_API_KEY']);
@@ -238,19 +238,19 @@ describe('procctl run, real mode in-process against a loopback provider', () => 
 
   it('turns a provider failure into ERR_PROVIDER carrying the upstream status', async () => {
     server.failWith(429, '{"error":{"message":"slow down"}}');
-    const result = await runCli([...LITELLM, '--mode', 'real', '--json', '--inputs-json', HELLO_INPUTS], { env: cleanEnv({ OPENAI_API_KEY: 'sk-x-12345', OPENAI_BASE_URL: server.url }) });
+    const result = await runCli([...LITELLM, '--mode', 'real', '--placement', 'in-process', '--json', '--inputs-json', HELLO_INPUTS], { env: cleanEnv({ OPENAI_API_KEY: 'sk-x-12345', OPENAI_BASE_URL: server.url }) });
     const error = errorOf(result, 'ERR_PROVIDER', 9);
     assert.equal(error.details?.['status'], 429);
     assert.equal(error.retryable, true);
     server.failWith(401, '{"error":{"message":"bad key sk-x-12345"}}');
-    const unauthorised = errorOf(await runCli([...LITELLM, '--mode', 'real', '--json', '--inputs-json', HELLO_INPUTS], { env: cleanEnv({ OPENAI_API_KEY: 'sk-x-12345', OPENAI_BASE_URL: server.url }) }), 'ERR_PROVIDER', 9);
+    const unauthorised = errorOf(await runCli([...LITELLM, '--mode', 'real', '--placement', 'in-process', '--json', '--inputs-json', HELLO_INPUTS], { env: cleanEnv({ OPENAI_API_KEY: 'sk-x-12345', OPENAI_BASE_URL: server.url }) }), 'ERR_PROVIDER', 9);
     assert.equal(unauthorised.retryable, false);
     assert.doesNotMatch(unauthorised.message, /sk-x-12345/, 'an echoed key is redacted');
     assert.match(unauthorised.message, /\[secret OPENAI_API_KEY\]/);
   });
 
   it('reports an unreachable provider as a retryable ERR_PROVIDER', async () => {
-    const error = errorOf(await runCli([...LITELLM, '--mode', 'real', '--json', '--inputs-json', HELLO_INPUTS], { env: cleanEnv({ OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' }) }), 'ERR_PROVIDER', 9);
+    const error = errorOf(await runCli([...LITELLM, '--mode', 'real', '--placement', 'in-process', '--json', '--inputs-json', HELLO_INPUTS], { env: cleanEnv({ OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' }) }), 'ERR_PROVIDER', 9);
     assert.match(error.message, /cannot reach http:\/\/127\.0\.0\.1:9\/v1/);
     assert.equal(error.retryable, true);
   });
