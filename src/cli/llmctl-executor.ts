@@ -67,10 +67,18 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Exit once stdout is flushed. stdout may be a socket (Node's own `spawn` gives children
+ * socketpairs), where writes are asynchronous and process.exit() would cut a large result line;
+ * an empty write's callback runs after every earlier write has gone out. Exiting explicitly (not
+ * by draining the event loop) means a handle a misbehaving command left behind cannot hold us.
+ */
+function exitAfterFlush(code: number): void {
+  process.stdout.write('', () => process.exit(code));
+}
+
 main(process.argv.slice(2)).then(
-  // stdout is synchronous for pipes and files on Linux, so exiting right away loses nothing and
-  // does not wait on handles a misbehaving command may have left behind.
-  (code) => process.exit(code),
+  exitAfterFlush,
   (err: unknown) => {
     // runExecutor never throws by design; reaching here is a bug, reported loudly.
     process.stderr.write(`llmctl-executor: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -70,7 +70,9 @@ export async function readPayloadText(opts: PayloadSourceOptions): Promise<Paylo
   const noSource =
     'no payload: give --payload-file, --payload-json, LLMCTL_EXECUTOR_PAYLOAD_FILE, LLMCTL_EXECUTOR_PAYLOAD_JSON or JSON on stdin';
   if (!opts.stdin) throw new PayloadSourceError(noSource);
-  const text = await readStdinIfDelivered(opts.stdin(), opts.stdinWaitMs ?? DEFAULT_STDIN_WAIT_MS);
+  const stdin = opts.stdin();
+  if (stdin.isTTY) throw new PayloadSourceError(`${noSource} (stdin is a terminal, which is never read)`);
+  const text = await readStdinIfDelivered(stdin, opts.stdinWaitMs ?? DEFAULT_STDIN_WAIT_MS);
   if (text === undefined) throw new PayloadSourceError(`${noSource} (stdin delivered nothing)`);
   if (text.trim().length === 0) throw new PayloadSourceError(`${noSource} (stdin was empty)`);
   return { text, source: 'stdin' };
