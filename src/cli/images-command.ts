@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { hostPlatform } from '../contracts/platform.js';
 import { Registry } from '../registry/registry.js';
-import { buildAndPin } from '../docker/build-and-pin.js';
 
 export function registerImagesCommand(program: Command): void {
   const images = program.command('images').description('processor images: build, push to the OCI registry, pin by digest');
@@ -14,6 +13,7 @@ export function registerImagesCommand(program: Command): void {
     .option('--no-pin', 'build and push only; leave the registry entry as it is')
     .action(async (flags: { ref: string; registry?: string; pin: boolean }) => {
       const registry = Registry.fromOptions(flags.registry);
+      const { buildAndPin } = await import('../docker/build-and-pin.js');
       const result = await buildAndPin(registry, flags.ref, { pin: flags.pin, progress: (m) => process.stderr.write(`${m}\n`) });
       process.stdout.write(`${result.reference}\n`);
       if (flags.pin) process.stderr.write(`pinned ${hostPlatform()} in ${result.entryFile}\n`);

@@ -8,10 +8,10 @@ import { canonicalJson } from '../contracts/canonical-json.js';
 import { ProcctlError } from '../contracts/errors.js';
 import type { Mode } from '../contracts/inputs.js';
 import { Registry } from '../registry/registry.js';
-import { findStarted, listManaged, notRunningError, removeContainer, startContainer } from '../docker/containers.js';
-import { writeLogs } from '../docker/logs.js';
-import { startedContainerName } from '../docker/labels.js';
-import { addRunOptions, runAction, type RunFlags } from './run-command.js';
+import { addRunOptions, type RunFlags } from './run-command.js';
+
+// The Docker client and container code load inside each action: start-up time is measured.
+const containers = () => import('../docker/containers.js');
 
 const progress = (message: string) => process.stderr.write(`${message}\n`);
 const modeOption = (description: string) => new Option('--mode <mode>', description).choices(['mock', 'real']);
@@ -26,12 +26,14 @@ export function registerLocalCommands(parent: Command): void {
     .option('--json', 'print the container as JSON')
     .action(async (flags: { ref: string; mode: Mode; registry?: string; json?: boolean }) => {
       const snapshot = Registry.fromOptions(flags.registry).snapshot(flags.ref);
+      const { startContainer } = await containers();
       const handle = await startContainer({ snapshot, mode: flags.mode, scope: 'started', progress });
       const shown = { name: handle.name, ref: handle.ref, mode: handle.mode, digest: handle.digest, endpoint: handle.endpoint, reused: handle.reused };
       process.stdout.write(flags.json ? `${canonicalJson(shown)}\n` : `${handle.reused ? 'running' : 'started'} ${handle.name} (${handle.ref}, ${handle.mode}) at ${handle.endpoint}\n`);
     });
 
   addRunOptions(parent.command('run').description('run a processor in its started container (localctl start first)')).action(async (flags: RunFlags) => {
+    const { runAction } = await import('./run-action.js');
     process.exitCode = await runAction({ ...flags, adapter: 'local', placement: 'container' });
   });
 
@@ -46,6 +48,8 @@ export function registerLocalCommands(parent: Command): void {
     .action(async (flags: { ref?: string; mode?: Mode; all?: boolean; grace: string; registry?: string }) => {
       const grace = Number(flags.grace);
       if (!Number.isFinite(grace) || grace < 0) throw new ProcctlError('ERR_USAGE', `--grace ${flags.grace} is not a number of seconds`);
+      const { listManaged, removeContainer } = await containers();
+      const { startedContainerName } = await import('../docker/labels.js');
       let names: string[];
       if (flags.all) names = (await listManaged()).map((c) => c.name);
       else if (flags.ref) {
@@ -66,6 +70,7 @@ export function registerLocalCommands(parent: Command): void {
     .description('list the containers procctl manages')
     .option('--json', 'machine-readable output')
     .action(async (flags: { json?: boolean }) => {
+      const { listManaged } = await containers();
       const rows = await listManaged();
       if (flags.json) {
         process.stdout.write(`${canonicalJson(rows)}\n`);
@@ -90,6 +95,8 @@ export function registerLocalCommands(parent: Command): void {
     .option('--registry <dir>', 'registry directory (env PROCCTL_REGISTRY)')
     .action(async (flags: { ref: string; mode: Mode; follow?: boolean; tail?: string; registry?: string }) => {
       const snapshot = Registry.fromOptions(flags.registry).snapshot(flags.ref);
+      const { findStarted, notRunningError } = await containers();
+      const { writeLogs } = await import('../docker/logs.js');
       const handle = await findStarted(snapshot, flags.mode);
       if (!handle) throw notRunningError(snapshot.ref, flags.mode);
       const tail = flags.tail === undefined ? undefined : Number(flags.tail);

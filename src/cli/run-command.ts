@@ -1,18 +1,11 @@
-/** `procctl run`: the flags, then one call into the library's `run`. */
-import { randomUUID } from 'node:crypto';
+/**
+ * `procctl run`: the flags. The work itself (run-action.ts) loads only when a run is asked for,
+ * so `--help` and the other commands stay quick.
+ */
 import { Option, type Command } from 'commander';
-import type { Envelope } from '../contracts/envelope.js';
 import type { Mode } from '../contracts/inputs.js';
-import { parseAttachSpec } from '../artifacts/attachments.js';
 import { DEFAULT_WRITE_PREFIX } from '../artifacts/paths.js';
-import { failureFor } from '../adapters/envelope-for.js';
-import { run } from '../api/run.js';
-import { artifactsLocation, openStore } from '../api/store-from-location.js';
-import { Registry } from '../registry/registry.js';
-import type { ArtifactStore } from '../artifacts/store.js';
-import type { Adapter } from '../adapters/types.js';
-import { readInputs, type InputsFlags } from './read-inputs.js';
-import { exitCodeFor, printEnvelope, stderrEventPrinter } from './print.js';
+import type { InputsFlags } from './read-inputs.js';
 
 export interface RunFlags extends InputsFlags {
   ref: string;
@@ -53,49 +46,12 @@ export function addRunOptions(command: Command): Command {
     .option('-q, --quiet', 'no logs or tokens on stderr');
 }
 
-export async function runAction(flags: RunFlags): Promise<number> {
-  const executionId = flags.executionId ?? randomUUID();
-  const location = artifactsLocation(flags.artifacts);
-  const printer = flags.quiet ? undefined : stderrEventPrinter();
-  let envelope: Envelope;
-  try {
-    const store = await openStore(location);
-    const inputs = await readInputs(flags);
-    const adapter = await adapterFor(flags.placement ?? 'auto', inputs.mode ?? flags.mode ?? 'mock', store);
-    const result = await run({
-      ...(adapter && { adapter }),
-      ref: flags.ref,
-      inputs,
-      ...(flags.mode && { mode: flags.mode }),
-      attachments: flags.attach.map(parseAttachSpec),
-      executionId,
-      writePrefix: flags.writePrefix,
-      store,
-      registry: Registry.fromOptions(flags.registry),
-      adapterOpts: printer ? { onEvent: printer.onEvent } : {},
-    });
-    envelope = result.envelope;
-  } catch (err) {
-    envelope = failureFor({ ref: flags.ref, executionId, mode: flags.mode ?? 'mock', secretsPresent: [] }, err);
-  }
-  printer?.end();
-  printEnvelope(envelope, flags.json ?? false, location);
-  return exitCodeFor(envelope);
-}
-
-/** The placement's adapter; undefined means the library default (in-process). */
-async function adapterFor(placement: Placement, mode: Mode, store: ArtifactStore): Promise<Adapter | undefined> {
-  if (placement === 'in-process' || (placement === 'auto' && mode === 'mock')) return undefined;
-  // Loaded only here: mock runs never pay for the Docker client.
-  const { ContainerAdapter } = await import('../adapters/docker/container-adapter.js');
-  return new ContainerAdapter({ store, policy: placement === 'container' ? 'started' : 'started-or-ephemeral', progress: (m) => process.stderr.write(`${m}\n`) });
-}
-
 export function registerRunCommand(program: Command): void {
   addRunOptions(program.command('run').description('run a processor and print its envelope'))
     .addOption(new Option('--adapter <adapter>', 'where it runs').choices(['local']).default('local'))
     .addOption(new Option('--placement <placement>', 'local adapter: auto (mock in-process, real in a container), in-process, or container (a started one)').choices(['auto', 'in-process', 'container']).default('auto'))
     .action(async (flags: RunFlags) => {
+      const { runAction } = await import('./run-action.js');
       process.exitCode = await runAction(flags);
     });
 }

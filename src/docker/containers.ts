@@ -15,6 +15,7 @@ import { describeEngineError, engine, requireEngine, statusOf } from './engine.j
 import { pullByDigest, RUNTIME_PORT, type Progress } from './images.js';
 import { containerLabels, LABEL, startedContainerName, type Scope } from './labels.js';
 import { writeLogs } from './logs.js';
+import { runtimeHealth } from '../protocol/health.js';
 import { ensureMockNetwork, MOCK_NETWORK } from './network.js';
 
 export interface ContainerHandle {
@@ -152,17 +153,11 @@ async function waitHealthy(handle: ContainerHandle, timeoutMs: number): Promise<
   const deadline = Date.now() + timeoutMs;
   // A short fixed interval: start-to-healthy is measured, and a backoff would add its own delay.
   for (const delay = 20; ; ) {
-    // AbortSignal.timeout's timer does not keep the process alive; while docker-proxy holds a
-    // half-open connection nothing else would, and the CLI would exit mid-wait.
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), 1000);
     try {
-      const res = await fetch(`${handle.endpoint}/healthz`, { signal: controller.signal });
-      if (res.ok) return (await res.json()) as { digest: string | null };
+      const health = await runtimeHealth(handle.endpoint, 1000);
+      if (health.ok) return health;
     } catch {
       // not listening yet
-    } finally {
-      clearTimeout(timer);
     }
     const facts = await exitFacts(handle.id);
     if (!facts.running) throw await containerExitError(handle, facts);
@@ -204,19 +199,20 @@ export async function startContainer(options: StartOptions): Promise<ContainerHa
   }
   await requireEngine();
   const name = scope === 'started' ? startedContainerName(snapshot.slug, mode) : `procctl-${snapshot.slug}-run-${randomBytes(4).toString('hex')}`;
-  if (scope === 'started') {
-    const existing = await inspect(name);
-    if (existing?.State.Running && existing.Config.Labels?.[LABEL.digest] === digest) {
-      progress(`${name} is already running`);
-      return { ...handleFrom(existing), reused: true };
-    }
-    if (existing) {
-      progress(`replacing ${name} (${existing.State.Running ? 'pinned digest changed' : existing.State.Status})`);
-      await removeContainer(name, 5);
-    }
+  // The checks are independent engine round trips: run them together, start-up time is measured.
+  const [existing] = await Promise.all([
+    scope === 'started' ? inspect(name) : undefined,
+    pullByDigest(reference, progress),
+    mode === 'mock' ? ensureMockNetwork((m) => progress(`warning: ${m}`)) : undefined,
+  ]);
+  if (existing?.State.Running && existing.Config.Labels?.[LABEL.digest] === digest) {
+    progress(`${name} is already running`);
+    return { ...handleFrom(existing), reused: true };
   }
-  await pullByDigest(reference, progress);
-  if (mode === 'mock') await ensureMockNetwork((m) => progress(`warning: ${m}`));
+  if (existing) {
+    progress(`replacing ${name} (${existing.State.Running ? 'pinned digest changed' : existing.State.Status})`);
+    await removeContainer(name, 5);
+  }
   const token = randomBytes(32).toString('base64url');
   progress(`creating ${name} (${mode}${mode === 'mock' ? ', no network, no secrets' : ''})`);
   let container: Dockerode.Container;

@@ -4,7 +4,8 @@
  * drops new connections from the bridge to the host. Mock runs are hermetic by construction, not
  * by promise: even a handler that tried could not reach a server.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describeEngineError, engine, statusOf } from './engine.js';
 import { ProcctlError } from '../contracts/errors.js';
 
@@ -24,16 +25,23 @@ export async function ensureMockNetwork(warn: (message: string) => void): Promis
       if (statusOf(createErr) !== 409) throw new ProcctlError('ERR_DOCKER_UNAVAILABLE', `cannot create network ${MOCK_NETWORK}: ${describeEngineError(createErr)}`);
     }
   }
-  guardHost(warn);
+  await guardHost(warn);
 }
 
 /** Adds the host guard rule once; without iptables rights the network still has no way out. */
-function guardHost(warn: (message: string) => void): void {
+async function guardHost(warn: (message: string) => void): Promise<void> {
   if (process.platform !== 'linux') return; // Docker Desktop's VM keeps containers off the host's own services
-  const check = spawnSync('iptables', ['-C', ...HOST_GUARD], { stdio: 'ignore' });
-  if (check.status === 0) return;
-  const add = spawnSync('iptables', ['-I', ...HOST_GUARD], { stdio: ['ignore', 'ignore', 'pipe'] });
-  if (add.status !== 0) {
-    warn(`could not add the firewall rule that keeps mock containers off host services (iptables ${add.error ? 'not found' : 'refused'}); mock containers still have no route out`);
+  const iptables = promisify(execFile);
+  try {
+    await iptables('iptables', ['-C', ...HOST_GUARD]);
+    return;
+  } catch {
+    // not there yet (or no iptables): add it below
+  }
+  try {
+    await iptables('iptables', ['-I', ...HOST_GUARD]);
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    warn(`could not add the firewall rule that keeps mock containers off host services (iptables ${missing ? 'not found' : 'refused'}); mock containers still have no route out`);
   }
 }

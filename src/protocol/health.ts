@@ -17,7 +17,8 @@ export function runtimeHealth(baseUrl: string, timeoutMs = 5_000): Promise<Runti
   const url = `${baseUrl.replace(/^ws/, 'http').replace(/\/+$/, '')}${HEALTH_PATH}`;
   return new Promise((resolve, reject) => {
     const unavailable = (why: string) => new ProcctlError('ERR_RUNTIME_UNAVAILABLE', `the processor runtime at ${baseUrl} does not answer ${HEALTH_PATH}: ${why}`, { url: baseUrl });
-    const req = request(url, { method: 'GET', timeout: timeoutMs }, (res) => {
+    // No keep-alive: a probe is a one-off, and a pooled socket would hold a CLI open after it is done.
+    const req = request(url, { method: 'GET', timeout: timeoutMs, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
