@@ -75,6 +75,39 @@ async function pullImage(docker: Docker, image: string): Promise<void> {
   });
 }
 
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The container's exit status, or the error that kept us from learning it. docker-modem never
+ * settles wait() when the connection drops mid-response, so once the output stream has ended we
+ * also ask the engine directly: a failed inspect means we lost the engine.
+ */
+async function waitForExit(
+  container: Docker.Container,
+  streamEnded: Promise<void>,
+): Promise<{ status?: number | undefined; error?: unknown }> {
+  let settled = false;
+  const waited = container.wait().then(
+    (r: { StatusCode?: number }) => ({ status: r.StatusCode }),
+    (error: unknown) => ({ error }),
+  );
+  const polled = streamEnded.then(async () => {
+    for (;;) {
+      await delay(1000);
+      if (settled) return {};
+      try {
+        const info = await container.inspect();
+        if (!info.State.Running) return { status: info.State.ExitCode };
+      } catch (error) {
+        return { error };
+      }
+    }
+  });
+  const outcome = await Promise.race([waited, polled]);
+  settled = true;
+  return outcome;
+}
+
 export async function dispatchToDocker(
   payload: ExecutorPayload,
   run: DispatchRun,
@@ -207,17 +240,11 @@ export async function dispatchToDocker(
     void container.kill().catch(() => {});
   }, deadlineMs);
 
-  let exitStatus: number | undefined;
-  let waitError: unknown;
-  try {
-    const waited = (await container.wait()) as { StatusCode?: number };
-    exitStatus = waited.StatusCode;
-  } catch (err) {
-    waitError = err;
-  } finally {
-    clearTimeout(deadline);
-    run.signal?.removeEventListener('abort', onAbort);
-  }
+  const exited = await waitForExit(container, streamEnded);
+  clearTimeout(deadline);
+  run.signal?.removeEventListener('abort', onAbort);
+  const exitStatus = exited.status;
+  const waitError = exited.error;
   // The attach stream ends right after the container; don't wait long if the engine is gone.
   let settle: NodeJS.Timeout | undefined;
   await Promise.race([streamEnded, new Promise<void>((resolve) => (settle = setTimeout(resolve, 5000)))]);
