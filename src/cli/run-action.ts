@@ -21,7 +21,7 @@ export async function runAction(flags: RunFlags): Promise<number> {
   try {
     const store = await openStore(location);
     const inputs = await readInputs(flags);
-    const adapter = await adapterFor(flags.placement ?? 'auto', inputs.mode ?? flags.mode ?? 'mock', store);
+    const adapter = await adapterFor(flags.placement ?? 'auto', inputs.mode ?? flags.mode ?? 'mock', store, Registry.fromOptions(flags.registry).dir);
     const result = await run({
       ...(adapter && { adapter }),
       ref: flags.ref,
@@ -44,8 +44,12 @@ export async function runAction(flags: RunFlags): Promise<number> {
 }
 
 /** The placement's adapter; undefined means the library default (in-process). */
-async function adapterFor(placement: Placement, mode: Mode, store: ArtifactStore): Promise<Adapter | undefined> {
+async function adapterFor(placement: Placement, mode: Mode, store: ArtifactStore, registryDir: string): Promise<Adapter | undefined> {
   if (placement === 'in-process' || (placement === 'auto' && mode === 'mock')) return undefined;
+  if (placement === 'process') {
+    const { ChildProcessAdapter } = await import('../adapters/local/child-process.js');
+    return new ChildProcessAdapter({ store, registryDir });
+  }
   // Loaded only here: mock runs never pay for the Docker client.
   const { ContainerAdapter } = await import('../adapters/docker/container-adapter.js');
   return new ContainerAdapter({ store, policy: placement === 'container' ? 'started' : 'started-or-ephemeral', progress: (m) => process.stderr.write(`${m}\n`) });

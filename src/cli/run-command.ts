@@ -24,8 +24,9 @@ export interface RunFlags extends InputsFlags {
 /**
  * Where the local adapter runs the work. `auto`: mock in-process (no Docker), real in a container
  * (the started one, else one for this run). `container`: only a started container (localctl run).
+ * `process`: the processor runtime as a child process, over the WebSocket protocol, no Docker.
  */
-export type Placement = 'auto' | 'in-process' | 'container';
+export type Placement = 'auto' | 'in-process' | 'container' | 'process';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -49,7 +50,7 @@ export function addRunOptions(command: Command): Command {
 export function registerRunCommand(program: Command): void {
   addRunOptions(program.command('run').description('run a processor and print its envelope'))
     .addOption(new Option('--adapter <adapter>', 'where it runs').choices(['local']).default('local'))
-    .addOption(new Option('--placement <placement>', 'local adapter: auto (mock in-process, real in a container), in-process, or container (a started one)').choices(['auto', 'in-process', 'container']).default('auto'))
+    .addOption(new Option('--placement <placement>', 'local adapter: auto (mock in-process, real in a container), in-process, container (a started one), or process (the runtime as a child process, over its WebSocket protocol)').choices(['auto', 'in-process', 'container', 'process']).default('auto'))
     .action(async (flags: RunFlags) => {
       const { runAction } = await import('./run-action.js');
       process.exitCode = await runAction(flags);

@@ -17,6 +17,7 @@ import type { ProcessorEvent } from '../sdk/index.js';
 import { CLOSE, MAX_CHUNK_BYTES, MAX_FRAME_BYTES, PROTOCOL_CLOSE_CODES, RUN_PATH, SUBPROTOCOL } from './constants.js';
 import { closeReason, decodeFrame, SERVER_FRAME_SCHEMAS, type FrameProblem, type ServerFrame } from './frames.js';
 import { Outbox } from './outbox.js';
+import { withCloseReasons } from './close-reasons.js';
 
 /** Attachment bytes wait for the runtime to read once this much is queued. */
 const SEND_HIGH_WATER = 1024 * 1024;
@@ -64,6 +65,7 @@ export class ClientConnection {
     this.socket = socket;
     this.options = options;
     this.outbox = new Outbox(ws, socket);
+    withCloseReasons(ws);
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data as Buffer, isBinary));
     ws.on('pong', () => (this.awaitingPong = false));
     ws.on('error', () => undefined); // 'close' follows and says what happened

@@ -12,6 +12,8 @@ export class Outbox {
   private readonly ws: WebSocket;
   private readonly socket: Socket;
   private corked = false;
+  /** Whether a byte stream is waiting for the peer to read: what a slow reader looks like. */
+  waiting = false;
   /** The most this side has had queued for the peer at once; what the back-pressure tests read. */
   maxBuffered = 0;
 
@@ -63,6 +65,7 @@ export class Outbox {
   /** Resolves once at most `limit` bytes are queued; false if the connection closed first. */
   async below(limit: number): Promise<boolean> {
     while (this.open && this.ws.bufferedAmount > limit) {
+      this.waiting = true;
       await new Promise<void>((resolve) => {
         const done = () => {
           this.socket.off('drain', done);
@@ -72,6 +75,7 @@ export class Outbox {
         this.socket.on('drain', done);
         this.ws.on('close', done);
       });
+      this.waiting = false;
     }
     return this.open;
   }

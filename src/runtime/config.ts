@@ -52,7 +52,8 @@ export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv): RuntimeServerOpti
   };
   if (env['PROCCTL_REGISTRY']) options.registryDir = env['PROCCTL_REGISTRY'];
   for (const [name, option] of Object.entries(TUNING)) {
-    const value = wholeNumber(env, name, option === 'queueLimit' ? 0 : 1);
+    // Zero means "none": no queue, no drain time, no grace; the others need at least 1.
+    const value = wholeNumber(env, name, option === 'queueLimit' || option === 'drainMs' || option === 'stuckGraceMs' ? 0 : 1);
     if (value !== undefined) options[option] = value;
   }
   return options;

@@ -49,10 +49,10 @@ export class EventStream {
     }
   };
 
-  /** Sends what is pending (and the drop warning, when there is room); nothing is sent after. */
+  /** Sends what is pending, and the drop warning whatever the queue (it is one small frame); nothing is sent after. */
   close(): void {
     this.flushToken();
-    this.reportDrops();
+    this.reportDrops(true);
     this.closed = true;
   }
 
@@ -74,8 +74,8 @@ export class EventStream {
     this.outbox.text(text);
   }
 
-  private reportDrops(): void {
-    if (this.unreported === 0 || this.outbox.buffered > this.budget / 2) return;
+  private reportDrops(force = false): void {
+    if (this.unreported === 0 || (!force && this.outbox.buffered > this.budget / 2)) return;
     const message = `${this.unreported} event(s) dropped: the client read more slowly than the processor wrote`;
     this.unreported = 0;
     this.outbox.text(JSON.stringify({ kind: 'log', level: 'warn', message }));

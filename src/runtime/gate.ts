@@ -29,6 +29,9 @@ const noop: Release = () => undefined;
 export class ConcurrencyGate {
   private readonly lanes = new Map<string, Lane>();
   private readonly queueLimit: number;
+  private running = 0;
+  /** The most runs that ever held a slot at once, across processors. */
+  peakRunning = 0;
 
   /** `queueLimit`: how many invokes may wait per processor; 0 makes every excess invoke busy. */
   constructor(queueLimit: number) {
@@ -41,7 +44,7 @@ export class ConcurrencyGate {
     const current = lane;
     const release = this.releaser(key, current);
     if (current.running < limit && current.waiting.length === 0) {
-      current.running++;
+      this.take(current);
       return { queued: false, ready: Promise.resolve(release()) };
     }
     if (current.waiting.length >= this.queueLimit) {
@@ -52,7 +55,7 @@ export class ConcurrencyGate {
       const waiter: Waiter = {
         admit: () => {
           signal?.removeEventListener('abort', onAbort);
-          current.running++;
+          this.take(current);
           resolve(release());
         },
         reject: (err) => {
@@ -71,6 +74,12 @@ export class ConcurrencyGate {
     return { queued: true, ready };
   }
 
+  private take(lane: Lane): void {
+    lane.running++;
+    this.running++;
+    if (this.running > this.peakRunning) this.peakRunning = this.running;
+  }
+
   /** Each grant gets its own release, which frees the slot once however often it is called. */
   private releaser(key: string, lane: Lane): () => Release {
     return () => {
@@ -79,6 +88,7 @@ export class ConcurrencyGate {
         if (released) return;
         released = true;
         lane.running--;
+        this.running--;
         const next = lane.waiting.shift();
         if (next) next.admit();
         else if (lane.running === 0) this.lanes.delete(key);

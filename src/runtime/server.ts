@@ -67,6 +67,10 @@ export interface RuntimeStats {
   droppedEvents: number;
   /** Handlers still running after their run ended because they ignored the abort. */
   abandonedHandlers: number;
+  /** The most runs that ever ran at once. */
+  peakRunning: number;
+  /** Connections whose run waits for its client to read before sending more output bytes. */
+  waitingForClient: number;
   /** The most any one connection has had queued for its client at once, in bytes. */
   maxBufferedBytes: number;
 }
@@ -166,8 +170,20 @@ export class RuntimeServer implements SessionHost {
 
   stats(): RuntimeStats {
     let maxBuffered = this.maxBufferedClosed;
-    for (const session of this.sessions) maxBuffered = Math.max(maxBuffered, session.outbox.maxBuffered);
-    return { connections: this.sessions.size, ...this.gate.counts(), ...this.counters, abandonedHandlers: this.abandonedHandlers.size, maxBufferedBytes: maxBuffered };
+    let waiting = 0;
+    for (const session of this.sessions) {
+      maxBuffered = Math.max(maxBuffered, session.outbox.maxBuffered);
+      if (session.outbox.waiting) waiting++;
+    }
+    return {
+      connections: this.sessions.size,
+      ...this.gate.counts(),
+      peakRunning: this.gate.peakRunning,
+      ...this.counters,
+      abandonedHandlers: this.abandonedHandlers.size,
+      waitingForClient: waiting,
+      maxBufferedBytes: maxBuffered,
+    };
   }
 
   abandoned(executionId: string, running: Promise<void>): void {
@@ -228,7 +244,13 @@ export class RuntimeServer implements SessionHost {
       // Results of cancelled runs are small, but a client that stopped reading must not hold the exit.
       await settledWithin(runs(), 2_000);
     }
+    // Cancelled handlers get the grace to notice their abort and clean up (children, files).
+    await settledWithin([...this.abandonedHandlers.keys()], this.options.stuckGraceMs);
     for (const session of this.sessions) session.close(CLOSE.GOING_AWAY, 'runtime shutting down');
+    // Results and close frames must reach the clients before the process may exit.
+    const open = [...this.sessions];
+    await settledWithin(open.map((s) => s.ended), 2_000);
+    for (const session of this.sessions) session.terminate();
     if (this.pinger) clearInterval(this.pinger);
     this.http.closeAllConnections();
     if (this.abandonedHandlers.size > 0) this.log(`${this.abandonedHandlers.size} handler(s) ignored their abort and are abandoned at exit`);

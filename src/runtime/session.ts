@@ -18,6 +18,7 @@ import type { RegistrySnapshot } from '../registry/registry.js';
 import { CLOSE, MAX_CHUNK_BYTES } from '../protocol/constants.js';
 import { CLIENT_FRAME_SCHEMAS, decodeFrame, closeReason, type AttachmentDecl, type ClientFrame, type FrameProblem, type InvokeFrame } from '../protocol/frames.js';
 import { Outbox } from '../protocol/outbox.js';
+import { withCloseReasons } from '../protocol/close-reasons.js';
 import type { ConcurrencyGate } from './gate.js';
 import { EventStream } from './event-stream.js';
 import type { SnapshotCache } from './snapshots.js';
@@ -59,17 +60,21 @@ export class Session {
   awaitingPong = false;
   /** The current run, for a shutdown to wait on. */
   run: Promise<void> | undefined;
+  /** Resolves when the connection has closed (after the closing handshake, or when the socket went). */
+  readonly ended: Promise<void>;
 
   constructor(ws: WebSocket, socket: Socket, host: SessionHost) {
     this.ws = ws;
     this.host = host;
     this.outbox = new Outbox(ws, socket);
+    withCloseReasons(ws);
     // binaryType is the default 'nodebuffer': every message arrives as one Buffer.
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data as Buffer, isBinary));
     ws.on('pong', () => (this.awaitingPong = false));
     // The WebSocket layer closes the connection itself for frames it refuses (1009 too big, 1007
     // not UTF-8, bad framing); 'close' follows.
     ws.on('error', () => host.counters.protocolCloses++);
+    this.ended = new Promise((resolve) => ws.on('close', () => resolve()));
     ws.on('close', () => this.onClose());
   }
 
@@ -89,6 +94,11 @@ export class Session {
 
   close(code: number, reason: string): void {
     this.ws.close(code, closeReason(reason));
+  }
+
+  /** Drops the connection without a closing handshake (a peer that will not finish one). */
+  terminate(): void {
+    this.ws.terminate();
   }
 
   /** For a shutdown past its drain time: the run ends as cancelled, with the reason in its envelope. */

@@ -42,7 +42,6 @@ export async function startRuntimeProcess(options: RuntimeProcessOptions = {}): 
     PROCCTL_RUNTIME_HOST: '127.0.0.1',
     PROCCTL_RUNTIME_PORT: '0',
   };
-  delete env['PROCCTL_IMAGE_DIGEST']; // not an image: /healthz reports digest null
   if (options.registryDir !== undefined) env['PROCCTL_REGISTRY'] = options.registryDir;
   else delete env['PROCCTL_REGISTRY'];
   const child = spawn(process.execPath, [RUNTIME_BIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
