@@ -255,3 +255,23 @@ export function dispatchResult(
     ctx,
   );
 }
+
+/** A run cancelled before its command was started (e.g. during Docker dispatch set-up). */
+export function cancelledBeforeStart(startedAt: Date, ctx: ResultContext): ExecutionResult {
+  const finishedAt = new Date();
+  return finalize(
+    {
+      contract_version: CONTRACT_VERSION,
+      status: 'cancelled',
+      exit_code: EXIT_CODES.cancelled,
+      started_at: startedAt.toISOString(),
+      finished_at: finishedAt.toISOString(),
+      stdout: '',
+      stderr: '',
+      error: { code: ERROR_CODES.cancelled, message: 'cancelled before the command was started', details: { started: false } },
+      provider_metadata: ctx.provider_metadata,
+      metrics: { duration_ms: finishedAt.getTime() - startedAt.getTime() },
+    },
+    ctx,
+  );
+}

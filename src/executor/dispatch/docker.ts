@@ -9,7 +9,7 @@
 import Docker from 'dockerode';
 import type { ExecutionResult, ExecutorPayload } from '../contract.js';
 import { DEFAULT_KILL_GRACE_SECONDS, type ExecutorConfig } from '../config.js';
-import { dispatchResult, type ResultContext } from '../result.js';
+import { cancelledBeforeStart, dispatchResult, type ResultContext } from '../result.js';
 import { ExecutorOutputParser, TailBuffer, parseResultJson } from './output-parser.js';
 import { singleFileTar } from './tar.js';
 
@@ -220,6 +220,11 @@ export async function dispatchToDocker(
     return fail('dispatch_failed', `cannot attach to container ${container.id}: ${errorMessage(err)}`);
   }
 
+  if (run.signal?.aborted) {
+    // Cancelled before anything ran: say so plainly rather than start and stop a container.
+    await cleanup();
+    return cancelledBeforeStart(startedAt, run.ctx);
+  }
   try {
     await container.start();
   } catch (err) {
