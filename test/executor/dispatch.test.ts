@@ -212,6 +212,8 @@ describe('exec --provider docker', () => {
       assert.equal(run.result.status, 'dispatch_uncertain');
       assert.equal(run.result.error?.details?.retryable, false);
       assert.match(run.result.error?.message ?? '', /lost contact with the Docker engine/);
+      // With the engine gone the container could not be removed either, and the result says so.
+      assert.ok(run.result.warnings?.some((w) => /could not be removed/.test(w)), JSON.stringify(run.result.warnings));
     } finally {
       await proxy.close().catch(() => {});
       const engine = new Docker({ version: 'v1.41' });

@@ -291,6 +291,10 @@ export async function dispatchToDocker(
       : `container ${container.id} exited with status ${String(exitStatus)} without printing a result`;
     result = fail('dispatch_uncertain', `${why}; the command's outcome is unknown`, details, stderrTail.text());
   }
+  const warningsBefore = run.ctx.warnings.length;
   await cleanup();
+  // A container that could not be removed is worth knowing whichever result we return.
+  const late = run.ctx.warnings.slice(warningsBefore);
+  if (late.length > 0 && !late.every((w) => result.warnings?.includes(w))) result.warnings = [...(result.warnings ?? []), ...late];
   return result;
 }
