@@ -20,3 +20,4 @@ export { run, type RunOptions, type RunResult } from './api/run.js';
 export * from './api/secrets.js';
 export * from './api/store-from-location.js';
 export * from './api/exported-schemas.js';
+export * as executor from './executor/index.js';

@@ -2,9 +2,8 @@
 // would print (start markers, then one LLMCTL_EXECUTOR_RESULT_JSON= line), exiting with the same
 // codes. A thin layer over dispatchExecutor() in src/executor.
 import { Option, type Command } from 'commander';
-import { PROVIDERS, type Provider } from '../executor/contract.js';
+import { DEFAULT_EXECUTOR_IMAGE, PROVIDERS, type Provider } from '../executor/contract.js';
 import { installCancelSignals } from '../executor/cancel-signals.js';
-import { DEFAULT_EXECUTOR_IMAGE, dispatchExecutor } from '../executor/dispatch/index.js';
 
 interface ExecFlags {
   provider?: Provider;
@@ -39,6 +38,9 @@ export function registerExecCommand(program: Command): Command {
         'and 5 dispatch_uncertain. See docs/executor.md.',
     )
     .action(async (flags: ExecFlags) => {
+      // Dispatch (and the Docker client under it) loads only for `exec`: every procctl command
+      // registers this one, and start-up time is measured.
+      const { dispatchExecutor } = await import('../executor/dispatch/index.js');
       const controller = new AbortController();
       const uninstall = installCancelSignals(controller);
       try {

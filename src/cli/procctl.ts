@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { registerExecCommand } from './exec-command.js';
 import { registerImagesCommand } from './images-command.js';
 import { registerLocalCommands } from './local-commands.js';
 import { registerRegistryCommand } from './registry-command.js';
@@ -11,5 +12,6 @@ registerRunCommand(program);
 registerRegistryCommand(program);
 registerSchemaCommand(program);
 registerImagesCommand(program);
+registerExecCommand(program);
 registerLocalCommands(program.command('local').description('processor containers on the local Docker engine (same as localctl)'));
 await main(program);

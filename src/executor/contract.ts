@@ -120,3 +120,6 @@ export const ERROR_CODES = {
   dispatch_failed: 'dispatch_failed',
   dispatch_uncertain: 'dispatch_uncertain',
 } as const;
+
+/** The executor image `procctl exec --provider docker` runs unless told otherwise. */
+export const DEFAULT_EXECUTOR_IMAGE = 'llmctl-executor:latest';

@@ -12,10 +12,11 @@ import { DEFAULT_KILL_GRACE_SECONDS, type ExecutorConfig } from '../config.js';
 import { cancelledBeforeStart, dispatchResult, type ResultContext } from '../result.js';
 import { ExecutorOutputParser, TailBuffer, parseResultJson } from './output-parser.js';
 import { singleFileTar } from './tar.js';
+import { DEFAULT_EXECUTOR_IMAGE } from '../contract.js';
 
 /** The Engine API version we speak; every call goes through a client pinned to it. */
 export const DOCKER_API_VERSION = 'v1.41';
-export const DEFAULT_EXECUTOR_IMAGE = 'llmctl-executor:latest';
+export { DEFAULT_EXECUTOR_IMAGE };
 const PAYLOAD_DIR = '/tmp';
 const PAYLOAD_NAME = 'llmctl-payload.json';
 
