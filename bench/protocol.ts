@@ -3,13 +3,14 @@
  * child process, next to a bare `ws` echo round trip of a message the size of the invoke frame
  * (also in a child process), measured in the same run and interleaved so machine noise hits both.
  * An invoke here is the whole real path — frame, checks, handler, events, output bytes, result,
- * cid checks, outputs and index written to the store — with the store in memory.
+ * cid checks, outputs and index written to the store — with the store in memory. The same invoke
+ * in-process (no protocol) is measured too, to show what the processor work alone costs.
  * Goals (issue 3): p50_ratio <= 2; invokes_per_second >= 3000 with 64 in flight.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
-import { MemoryArtifactStore, Registry, RuntimeClient, startRuntimeProcess, type InvocationArgs } from '../src/index.js';
+import { InProcessAdapter, MemoryArtifactStore, Registry, RuntimeClient, startRuntimeProcess, type InvocationArgs } from '../src/index.js';
 import { invokeFrameText } from '../src/protocol/invoke-frame.js';
 import { percentile, ratio, report } from './stats.js';
 
@@ -43,7 +44,9 @@ const store = new MemoryArtifactStore();
 const client = new RuntimeClient({ url: runtime.url, token: runtime.token, store, maxIdleConnections: IN_FLIGHT });
 const ws = new WebSocket(`ws://127.0.0.1:${echo.port}`, { perMessageDeflate: false });
 await new Promise((resolve) => ws.once('open', resolve));
-const echoMessage = invokeFrameText(argsFor('bench-0000000'), []);
+// The echo carries what a warm invoke sends: the frame without the registry entry, which the
+// connection carried in full on its first invoke.
+const echoMessage = invokeFrameText(argsFor('bench-0000000'), [], undefined, false);
 
 const echoOnce = () =>
   new Promise<void>((resolve) => {
@@ -57,15 +60,29 @@ const invokeOnce = async () => {
   if (envelope.status !== 'success') throw new Error(`invoke failed: ${JSON.stringify(envelope)}`);
 };
 
-// Warm both paths: JIT, the runtime's snapshot and validator caches, one pooled connection.
+// For scale: the same invoke with no protocol at all (in-process placement, store in memory).
+const inProcess = new InProcessAdapter({ store: new MemoryArtifactStore() });
+const inProcessOnce = async () => {
+  const envelope = await inProcess.invoke({ ...argsFor(`local-${++seq}`), adapterOpts: {} });
+  if (envelope.status !== 'success') throw new Error(`in-process invoke failed: ${JSON.stringify(envelope)}`);
+};
+
+// Warm every path: JIT, the runtime's snapshot and validator caches, one pooled connection.
 for (let i = 0; i < WARMUP; i++) {
   await echoOnce();
   await invokeOnce();
+  await inProcessOnce();
 }
 
 const echoTimes: number[] = [];
 const invokeTimes: number[] = [];
+const inProcessTimes: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
+  for (let i = 0; i < PER_ROUND; i++) {
+    const t0 = process.hrtime.bigint();
+    await inProcessOnce();
+    inProcessTimes.push(micros(t0));
+  }
   for (let i = 0; i < PER_ROUND; i++) {
     const t0 = process.hrtime.bigint();
     await echoOnce();
@@ -93,6 +110,7 @@ const seconds = micros(t0) / 1e6;
 
 report('echo_p50_us', percentile(echoTimes, 50), 1);
 report('echo_p99_us', percentile(echoTimes, 99), 1);
+report('in_process_p50_us', percentile(inProcessTimes, 50), 1);
 report('invoke_p50_us', percentile(invokeTimes, 50), 1);
 report('invoke_p99_us', percentile(invokeTimes, 99), 1);
 report('p50_ratio', ratio(percentile(invokeTimes, 50), percentile(echoTimes, 50)));

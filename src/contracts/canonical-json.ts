@@ -10,6 +10,9 @@
  */
 const MAX_DEPTH = 1000;
 const SURROGATE = /[\uD800-\uDFFF]/;
+// Strings with none of these need no escaping and no surrogate check: the common case.
+// eslint-disable-next-line no-control-regex
+const SPECIAL = /["\\\u0000-\u001f\uD800-\uDFFF]/;
 
 function hasLoneSurrogate(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
@@ -25,6 +28,7 @@ function hasLoneSurrogate(text: string): boolean {
 }
 
 function stringText(text: string): string {
+  if (!SPECIAL.test(text)) return `"${text}"`;
   // I-JSON (RFC 7493), which JCS requires, has no lone surrogates; the regex spares the loop.
   if (SURROGATE.test(text) && hasLoneSurrogate(text)) throw new TypeError('canonical JSON: a string has a lone surrogate, which I-JSON forbids');
   return JSON.stringify(text);
@@ -38,7 +42,7 @@ function write(value: unknown, depth: number): string | undefined {
       return stringText(value);
     case 'number':
       if (!Number.isFinite(value)) throw new TypeError(`canonical JSON: ${value} is not a JSON number`);
-      return JSON.stringify(value);
+      return String(value); // ECMAScript's Number::toString, as JCS asks (and -0 is "0")
     case 'boolean':
       return value ? 'true' : 'false';
     case 'bigint':

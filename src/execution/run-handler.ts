@@ -57,21 +57,25 @@ export function effectiveTimeoutS(snapshot: RegistrySnapshot, override?: number)
 export async function runHandler(run: HandlerRun): Promise<OutputPlan> {
   preflight(run.snapshot, run.inputs, run.secretsPresent);
   const produced: ProducedOutput[] = [];
-  const controller = new AbortController();
   const timeoutS = effectiveTimeoutS(run.snapshot, run.timeoutS);
   let settle!: (err: ProcctlError) => void;
   const stopped = new Promise<never>((_, reject) => (settle = reject));
-  const timer = setTimeout(() => {
-    const err = new ProcctlError('ERR_TIMEOUT', `${run.snapshot.ref} ran longer than its limit of ${timeoutS}s`, { timeout_s: timeoutS });
-    controller.abort(err);
+  // Why the run stopped early, if it did. The handler's AbortController is made only when the
+  // handler asks for ctx.signal: most mock handlers never do, and a long-lived runtime makes one
+  // per invoke otherwise.
+  let stopReason: ProcctlError | undefined;
+  let controller: AbortController | undefined;
+  const stop = (err: ProcctlError) => {
+    if (stopReason) return;
+    stopReason = err;
+    controller?.abort(err);
     settle(err);
-  }, timeoutS * 1000);
+  };
+  const timer = setTimeout(() => stop(new ProcctlError('ERR_TIMEOUT', `${run.snapshot.ref} ran longer than its limit of ${timeoutS}s`, { timeout_s: timeoutS })), timeoutS * 1000);
   const onCancel = () => {
     // A placement may say why (a runtime shutting down); a plain abort() is a user's cancel.
     const reason: unknown = run.signal?.reason;
-    const err = reason instanceof ProcctlError && reason.code === 'ERR_CANCELLED' ? reason : new ProcctlError('ERR_CANCELLED', `execution ${run.executionId} was cancelled`);
-    controller.abort(err);
-    settle(err);
+    stop(reason instanceof ProcctlError && reason.code === 'ERR_CANCELLED' ? reason : new ProcctlError('ERR_CANCELLED', `execution ${run.executionId} was cancelled`));
   };
   if (run.signal?.aborted) onCancel();
   else run.signal?.addEventListener('abort', onCancel, { once: true });
@@ -79,7 +83,7 @@ export async function runHandler(run: HandlerRun): Promise<OutputPlan> {
   const allowedSecrets = new Set([...run.snapshot.entry.secrets.required, ...(run.snapshot.entry.secrets.optional ?? [])]);
   const redact = secretRedactor(allowedSecrets, run.env);
   const emit = (event: ProcessorEvent) => {
-    if (controller.signal.aborted) return;
+    if (stopReason) return;
     if (event.kind === 'log') run.onEvent?.({ ...event, message: redact(event.message) });
     else if (event.kind === 'progress' && event.message !== undefined) run.onEvent?.({ ...event, message: redact(event.message) });
     else run.onEvent?.(event);
@@ -89,10 +93,14 @@ export async function runHandler(run: HandlerRun): Promise<OutputPlan> {
     ref: run.snapshot.ref,
     executionId: run.executionId,
     params: run.inputs.params,
-    signal: controller.signal,
+    get signal() {
+      controller ??= new AbortController();
+      if (stopReason && !controller.signal.aborted) controller.abort(stopReason);
+      return controller.signal;
+    },
     readAttachment: (ref) => run.readAttachment(ref),
     output(path, data, mime) {
-      if (controller.signal.aborted) return;
+      if (stopReason) return;
       produced.push({ path, bytes: typeof data === 'string' ? Buffer.from(data, 'utf8') : data, mime: mime ?? mimeFor(path) });
     },
     log: (message: string, level: LogLevel = 'info') => emit({ kind: 'log', level, message }),
@@ -115,7 +123,7 @@ export async function runHandler(run: HandlerRun): Promise<OutputPlan> {
     run.onHandlerStarted?.(running);
     await Promise.race([running, stopped]);
   } catch (err) {
-    if (controller.signal.aborted) throw controller.signal.reason as ProcctlError;
+    if (stopReason) throw stopReason;
     const failure = toProcctlError(err);
     const code = failure.code === 'ERR_INTERNAL' ? 'ERR_PROCESSOR_FAILED' : failure.code;
     const message = failure.code === 'ERR_INTERNAL' ? `${run.snapshot.ref} failed: ${failure.message}` : failure.message;

@@ -12,10 +12,12 @@ import type { Envelope, OutputRecord } from '../contracts/envelope.js';
 import { isErrorCode, ProcctlError, type ErrorCode } from '../contracts/errors.js';
 import { ENVELOPE_V1_SCHEMA } from '../contracts/schemas.js';
 import { formatProblems, validateAgainst } from '../contracts/validator.js';
+import type { InvocationArgs } from '../adapters/invocation.js';
 import type { AdapterOpts } from '../adapters/types.js';
 import type { ProcessorEvent } from '../sdk/index.js';
-import { CLOSE, MAX_CHUNK_BYTES, MAX_FRAME_BYTES, PROTOCOL_CLOSE_CODES, RUN_PATH, SUBPROTOCOL } from './constants.js';
+import { CLOSE, MAX_CHUNK_BYTES, MAX_FRAME_BYTES, PROTOCOL_CLOSE_CODES, REMEMBERED_ENTRIES, RUN_PATH, SUBPROTOCOL } from './constants.js';
 import { closeReason, decodeFrame, SERVER_FRAME_SCHEMAS, type FrameProblem, type ServerFrame } from './frames.js';
+import { invokeFrameText, type OutgoingAttachments } from './invoke-frame.js';
 import { Outbox } from './outbox.js';
 import { withCloseReasons } from './close-reasons.js';
 
@@ -58,6 +60,8 @@ export class ClientConnection {
   private pending: Pending | undefined;
   private broken: ProcctlError | undefined;
   private awaitingPong = false;
+  /** Registry entries this connection has carried in full; later invokes name them by entry_cid. */
+  private readonly sentEntries = new Set<string>();
 
   private constructor(url: string, ws: WebSocket, socket: Socket, options: ConnectionOptions) {
     this.url = url;
@@ -106,6 +110,13 @@ export class ClientConnection {
     });
   }
 
+  /** Counts entries exactly as the runtime does (constants.ts), so a reference is never to one it forgot. */
+  private remember(entryCid: string): void {
+    if (this.sentEntries.has(entryCid)) return;
+    if (this.sentEntries.size >= REMEMBERED_ENTRIES) this.sentEntries.delete(this.sentEntries.values().next().value as string);
+    this.sentEntries.add(entryCid);
+  }
+
   /** Open, not mid-run, never broken: fit to carry the next invoke. */
   get reusable(): boolean {
     return this.pending === undefined && this.broken === undefined && this.outbox.open;
@@ -127,7 +138,10 @@ export class ClientConnection {
    * when the connection fails or the runtime breaks the protocol; `isStale(err)` says the runtime
    * never heard of the run, so it may be retried on a fresh connection.
    */
-  invoke(frame: string, executionId: string, attachments: readonly Uint8Array[], opts: AdapterOpts): Promise<InvokeReply> {
+  invoke(args: InvocationArgs, attachments: OutgoingAttachments, opts: AdapterOpts): Promise<InvokeReply> {
+    const executionId = args.executionId;
+    const entryCid = args.registrySnapshot.entry_cid;
+    const frame = invokeFrameText(args, attachments.decls, opts.timeoutS, !this.sentEntries.has(entryCid));
     if (!this.reusable) return Promise.reject(this.broken ?? new ProcctlError('ERR_RUNTIME_UNAVAILABLE', `the connection to ${this.url} is not open`));
     return new Promise<InvokeReply>((resolve, reject) => {
       let sending = true;
@@ -168,8 +182,10 @@ export class ClientConnection {
       if (opts.signal?.aborted) cancelWanted = true;
       else opts.signal?.addEventListener('abort', sendCancel, { once: true });
       this.outbox.text(frame);
+      if (attachments.bytes.length === 0) this.outbox.flush(); // nothing else to send with it
+      this.remember(entryCid);
       void (async () => {
-        for (const bytes of attachments) if (!(await this.outbox.stream(bytes, SEND_HIGH_WATER))) return;
+        for (const bytes of attachments.bytes) if (!(await this.outbox.stream(bytes, SEND_HIGH_WATER))) return;
         sending = false;
         if (cancelWanted) sendCancel();
       })();

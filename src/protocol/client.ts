@@ -12,7 +12,7 @@ import type { AdapterOpts } from '../adapters/types.js';
 import { runtimeHealth, type RuntimeHealthReport } from './health.js';
 import { acceptResult } from './accept-result.js';
 import { ClientConnection, isStale, type ConnectionOptions, type InvokeReply } from './client-connection.js';
-import { gatherAttachments, invokeFrameText } from './invoke-frame.js';
+import { gatherAttachments, type OutgoingAttachments } from './invoke-frame.js';
 
 export interface RuntimeClientOptions {
   /** `http://host:port` of the runtime (`ws://` works too). */
@@ -56,18 +56,17 @@ export class RuntimeClient {
    */
   async invoke(args: InvocationArgs, opts: AdapterOpts = {}): Promise<Envelope> {
     const attachments = await gatherAttachments(this.options.store, (args.inputsJson as { params?: unknown } | null)?.params);
-    const frame = invokeFrameText(args, attachments.decls, opts.timeoutS);
-    const reply = await this.send(frame, args.executionId, attachments.bytes, opts);
+    const reply = await this.send(args, attachments, opts);
     return acceptResult(this.options.store, args, reply, this.url);
   }
 
-  private async send(frame: string, executionId: string, attachments: Buffer[], opts: AdapterOpts): Promise<InvokeReply> {
+  private async send(args: InvocationArgs, attachments: OutgoingAttachments, opts: AdapterOpts): Promise<InvokeReply> {
     for (;;) {
       const pooled = this.takeIdle();
       const conn = pooled ?? (await ClientConnection.open(this.url, this.connection));
       conn.inUse = true;
       try {
-        const reply = await conn.invoke(frame, executionId, attachments, opts);
+        const reply = await conn.invoke(args, attachments, opts);
         this.putIdle(conn);
         return reply;
       } catch (err) {

@@ -16,6 +16,11 @@ export const MAX_CHUNK_BYTES = 1 * MiB;
 export const MAX_EVENT_TEXT = 16 * 1024;
 /** Most attachments one invoke may declare. */
 export const MAX_ATTACHMENTS = 1024;
+/**
+ * Registry entries a connection remembers for invokes that name them by entry_cid alone: the last
+ * this many distinct ones it carried in full, in the order first carried. Both sides count alike.
+ */
+export const REMEMBERED_ENTRIES = 64;
 
 /** Close codes: the standard ones the protocol uses, and its own in the private range. */
 export const CLOSE = {

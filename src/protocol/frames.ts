@@ -26,7 +26,8 @@ export interface InvokeFrame {
   inputs: Record<string, unknown>;
   write_prefix: string;
   secrets_present?: string[];
-  registry_snapshot: RegistrySnapshot;
+  /** Without `entry` when an earlier invoke on the connection carried this `entry_cid` in full. */
+  registry_snapshot: RegistrySnapshot | Omit<RegistrySnapshot, 'entry'>;
   attachments?: AttachmentDecl[];
   timeout_s?: number;
 }
@@ -73,7 +74,8 @@ export const CLIENT_FRAME_SCHEMAS = {
       secrets_present: { type: 'array', maxItems: 256, items: NAME },
       registry_snapshot: {
         type: 'object',
-        required: ['ref', 'slug', 'entry', 'entry_cid'],
+        // `entry` may be left out when this connection has carried the same entry_cid in full before.
+        required: ['ref', 'slug', 'entry_cid'],
         properties: { ref: NAME, slug: NAME, entry: { type: 'object' }, entry_cid: CID },
       },
       attachments: {

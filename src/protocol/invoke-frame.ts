@@ -2,7 +2,7 @@
  * The client's half of an invoke: which attachment bytes to send (every artifact reference in the
  * params, once per content id, read from the store) and the invoke frame's text. The registry
  * snapshot is the bulk of the frame and the same for every invoke of a processor, so its JSON is
- * made once per snapshot object.
+ * made once per snapshot object, and a connection sends it in full only once.
  */
 import { collectArtifactRefs } from '../artifacts/attachments.js';
 import type { ArtifactStore } from '../artifacts/store.js';
@@ -37,18 +37,25 @@ export async function gatherAttachments(store: ArtifactStore, params: unknown): 
   return out;
 }
 
-const snapshotJson = new WeakMap<RegistrySnapshot, string>();
+const snapshotJson = new WeakMap<RegistrySnapshot, { full: string; reference: string }>();
 
-function snapshotText(snapshot: RegistrySnapshot): string {
-  let text = snapshotJson.get(snapshot);
-  if (text === undefined) {
-    text = JSON.stringify({ ref: snapshot.ref, slug: snapshot.slug, entry: snapshot.entry, entry_cid: snapshot.entry_cid });
-    snapshotJson.set(snapshot, text);
+function snapshotText(snapshot: RegistrySnapshot, withEntry: boolean): string {
+  let texts = snapshotJson.get(snapshot);
+  if (texts === undefined) {
+    texts = {
+      full: JSON.stringify({ ref: snapshot.ref, slug: snapshot.slug, entry: snapshot.entry, entry_cid: snapshot.entry_cid }),
+      reference: JSON.stringify({ ref: snapshot.ref, slug: snapshot.slug, entry_cid: snapshot.entry_cid }),
+    };
+    snapshotJson.set(snapshot, texts);
   }
-  return text;
+  return withEntry ? texts.full : texts.reference;
 }
 
-export function invokeFrameText(args: InvocationArgs, attachments: AttachmentDecl[], timeoutS?: number): string {
+/**
+ * The invoke frame. `withEntry: false` leaves the registry entry out, for a connection that has
+ * already carried this `entry_cid` in full (the runtime remembers it per connection).
+ */
+export function invokeFrameText(args: InvocationArgs, attachments: AttachmentDecl[], timeoutS?: number, withEntry = true): string {
   const head = JSON.stringify({
     kind: 'invoke',
     execution_id: args.executionId,
@@ -59,5 +66,5 @@ export function invokeFrameText(args: InvocationArgs, attachments: AttachmentDec
     attachments,
     ...(timeoutS !== undefined && { timeout_s: timeoutS }),
   });
-  return `${head.slice(0, -1)},"registry_snapshot":${snapshotText(args.registrySnapshot)}}`;
+  return `${head.slice(0, -1)},"registry_snapshot":${snapshotText(args.registrySnapshot, withEntry)}}`;
 }

@@ -37,10 +37,18 @@ export class Outbox {
     this.socket.cork();
     // setImmediate rather than nextTick: a run spans many promise turns, and nextTick would
     // flush after the first of them.
-    setImmediate(() => {
-      this.corked = false;
-      this.socket.uncork();
-    });
+    setImmediate(this.uncork);
+  }
+
+  private readonly uncork = (): void => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  };
+
+  /** Writes what is queued now: the last frame of a burst need not wait for the turn to end. */
+  flush(): void {
+    this.uncork();
   }
 
   private sent(): void {

@@ -15,7 +15,7 @@ import type { OutputPlan } from '../artifacts/outputs.js';
 import { failureFor, successFor } from '../adapters/envelope-for.js';
 import { executeInvocation, invocationFacts, type InvocationArgs, type Release } from '../adapters/invocation.js';
 import type { RegistrySnapshot } from '../registry/registry.js';
-import { CLOSE, MAX_CHUNK_BYTES } from '../protocol/constants.js';
+import { CLOSE, MAX_CHUNK_BYTES, REMEMBERED_ENTRIES } from '../protocol/constants.js';
 import { CLIENT_FRAME_SCHEMAS, decodeFrame, closeReason, type AttachmentDecl, type ClientFrame, type FrameProblem, type InvokeFrame } from '../protocol/frames.js';
 import { Outbox } from '../protocol/outbox.js';
 import { withCloseReasons } from '../protocol/close-reasons.js';
@@ -41,6 +41,7 @@ export interface SessionHost {
 
 interface Receiving {
   frame: InvokeFrame;
+  snapshot: RegistrySnapshot;
   decls: AttachmentDecl[];
   index: number;
   chunks: Buffer[];
@@ -56,6 +57,7 @@ export class Session {
   private receiving: Receiving | undefined;
   private controller: AbortController | undefined;
   private executionId: string | undefined;
+  private readonly entries = new Map<string, RegistrySnapshot>();
   /** Set by a ping, cleared by the pong: a session still unanswered at the next ping is dead. */
   awaitingPong = false;
   /** The current run, for a shutdown to wait on. */
@@ -125,6 +127,8 @@ export class Session {
   }
 
   private accept(frame: InvokeFrame): void {
+    const snapshot = this.snapshotOf(frame);
+    if (!snapshot) return;
     const decls = frame.attachments ?? [];
     const seen = new Set<string>();
     let total = 0;
@@ -136,8 +140,24 @@ export class Session {
     if (total > this.host.maxAttachmentBytes) return this.refuse({ code: CLOSE.TOO_BIG, reason: `attachments total ${total} bytes; this runtime takes at most ${this.host.maxAttachmentBytes}` });
     this.state = 'receiving';
     this.executionId = frame.execution_id;
-    this.receiving = { frame, decls, index: 0, chunks: [], received: 0, bytes: new Map() };
+    this.receiving = { frame, snapshot, decls, index: 0, chunks: [], received: 0, bytes: new Map() };
     this.advance();
+  }
+
+  /**
+   * The invoke's registry snapshot: as sent, or — when the entry is left out — the one this
+   * connection carried in full under the same entry_cid. (Checked later, when the run starts.)
+   */
+  private snapshotOf(frame: InvokeFrame): RegistrySnapshot | undefined {
+    const sent = frame.registry_snapshot;
+    if ('entry' in sent) {
+      if (!this.entries.has(sent.entry_cid) && this.entries.size >= REMEMBERED_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
+      this.entries.set(sent.entry_cid, sent);
+      return sent;
+    }
+    const known = this.entries.get(sent.entry_cid);
+    if (!known) this.refuse({ code: CLOSE.INVALID_FRAME, reason: `registry_snapshot has no entry, and entry_cid ${sent.entry_cid.slice(0, 19)}… was not sent on this connection` });
+    return known;
   }
 
   private onBinary(data: Buffer): void {
@@ -169,7 +189,7 @@ export class Session {
     this.state = 'running';
     const controller = new AbortController();
     this.controller = controller;
-    this.run = this.execute(r.frame, r.bytes, controller.signal).finally(() => {
+    this.run = this.execute(r.frame, r.snapshot, r.bytes, controller.signal).finally(() => {
       this.run = undefined;
       this.controller = undefined;
       this.executionId = undefined;
@@ -178,13 +198,13 @@ export class Session {
     });
   }
 
-  private async execute(frame: InvokeFrame, attachments: Map<string, Buffer>, signal: AbortSignal): Promise<void> {
+  private async execute(frame: InvokeFrame, sentSnapshot: RegistrySnapshot, attachments: Map<string, Buffer>, signal: AbortSignal): Promise<void> {
     const args: InvocationArgs = {
       processorRef: frame.ref,
       inputsJson: frame.inputs as unknown as InputsV1,
       writePrefix: frame.write_prefix,
       executionId: frame.execution_id,
-      registrySnapshot: frame.registry_snapshot,
+      registrySnapshot: sentSnapshot,
       secretsPresent: frame.secrets_present ?? [],
     };
     const facts = invocationFacts(args);
@@ -194,7 +214,7 @@ export class Session {
     let envelope: Envelope;
     try {
       if (this.host.closing) throw new ProcctlError('ERR_RUNTIME_UNAVAILABLE', 'the processor runtime is shutting down and takes no new runs; retry on another');
-      args.registrySnapshot = facts.snapshot = this.host.snapshots.verify(frame.registry_snapshot);
+      args.registrySnapshot = facts.snapshot = this.host.snapshots.verify(sentSnapshot);
       const plan = await executeInvocation(args, facts, {
         registryDir: this.host.registryDir,
         env: this.host.env,
@@ -222,6 +242,7 @@ export class Session {
     }
     if (!this.outbox.open) return;
     this.outbox.text(JSON.stringify({ kind: 'result', envelope }));
+    this.outbox.flush();
     this.host.counters.completed++;
   }
 

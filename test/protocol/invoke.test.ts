@@ -137,11 +137,13 @@ describe('invokes over the protocol', () => {
     assert.equal(rt.server.stats().disconnectedRuns, before + 1);
   });
 
-  it('carries one run after another on the same connection', async () => {
+  it('carries one run after another on the same connection, the registry entry sent in full only once', async () => {
     const raw = await rawClient(rt.url);
     for (const id of ['seq-1', 'seq-2', 'seq-3']) {
       const count = raw.frames.length;
-      raw.ws.send(JSON.stringify(invokeFrame(echo({ outputs: [{ path: 'a', text: id }] }, id))));
+      const args = echo({ outputs: [{ path: 'a', text: id }] }, id);
+      const { entry: _entry, ...reference } = args.registrySnapshot;
+      raw.ws.send(JSON.stringify(invokeFrame(args, id === 'seq-1' ? {} : { registry_snapshot: reference })));
       await until(() => raw.frames.slice(count).some((f) => !Buffer.isBuffer(f) && f['kind'] === 'result'), `the result of ${id}`);
       const mine = raw.frames.slice(count).filter((f) => !Buffer.isBuffer(f)) as Record<string, unknown>[];
       assert.deepEqual(mine.map((f) => f['kind']), ['ack', 'log', 'output', 'result']);

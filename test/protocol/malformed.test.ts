@@ -63,6 +63,12 @@ describe('malformed frames close only their own connection', () => {
     await until(() => beats(file).at(-1) === 'stopped ERR_CANCELLED', 'the first run to stop');
   });
 
+  it('an invoke that names a registry entry this connection never carried: 4004', async () => {
+    const args = echo();
+    const { entry: _entry, ...reference } = args.registrySnapshot;
+    assert.deepEqual(await closedBy((c) => c.ws.send(JSON.stringify(invokeFrame(args, { registry_snapshot: reference })))), { code: 4004, reason: `registry_snapshot has no entry, and entry_cid ${args.registrySnapshot.entry_cid.slice(0, 19)}… was not sent on this connection` });
+  });
+
   it('binary where text is due: 4003', async () => {
     assert.deepEqual(await closedBy((c) => c.ws.send(Buffer.from([1, 2, 3]))), { code: 4003, reason: 'binary frame where a text frame is due' });
   });
