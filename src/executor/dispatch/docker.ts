@@ -198,7 +198,7 @@ export async function dispatchToDocker(
   };
 
   try {
-    await container.putArchive(singleFileTar(PAYLOAD_NAME, Buffer.from(JSON.stringify(payload))), { path: PAYLOAD_DIR });
+    await container.putArchive(await singleFileTar(PAYLOAD_NAME, Buffer.from(JSON.stringify(payload))), { path: PAYLOAD_DIR });
   } catch (err) {
     await cleanup();
     return fail('dispatch_failed', `cannot copy the payload into container ${container.id}: ${errorMessage(err)}`);
