@@ -11,6 +11,7 @@ import { WebSocket, type RawData } from 'ws';
 import { MemoryArtifactStore, Registry, RuntimeClient, RuntimeServer, SUBPROTOCOL, type InvocationArgs, type Mode, type RuntimeServerOptions } from '../../src/index.js';
 import { tempDir } from './cli.js';
 import { FIXTURE_REGISTRY } from './paths.js';
+import { invokeFrameText } from '../../src/protocol/invoke-frame.js';
 
 export const TOKEN = 'test-token-0123456789';
 
@@ -127,17 +128,7 @@ export function rawClient(url: string, options: { token?: string | null; protoco
 
 /** The invoke frame the real client would send, as an object a test can spoil. */
 export function invokeFrame(args: InvocationArgs, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    kind: 'invoke',
-    execution_id: args.executionId,
-    ref: args.processorRef,
-    inputs: args.inputsJson,
-    write_prefix: args.writePrefix,
-    secrets_present: args.secretsPresent,
-    registry_snapshot: args.registrySnapshot,
-    attachments: [],
-    ...extra,
-  };
+  return { ...(JSON.parse(invokeFrameText(args, [])) as Record<string, unknown>), ...extra };
 }
 
 /** Polls until `check` holds; the test's own timeout bounds the wait, never a clock in here. */
