@@ -13,6 +13,21 @@ mkdir -p "$CI_DIR"
 
 log() { echo "services: $*" >&2; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# wait_until NAME SECONDS LOG CHECK...: poll CHECK until it succeeds; on time-out show LOG's tail.
+wait_until() {
+  local name=$1 limit=$2 logfile=$3 start=$SECONDS t0
+  shift 3
+  t0=$(now_ms)
+  until "$@"; do
+    if (( SECONDS - start >= limit )); then
+      log "$name did not answer within ${limit}s; last log lines:"
+      tail -n 40 "$logfile" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+  log "$name up after $(( $(now_ms) - t0 ))ms"
+}
 
 # apt and dockerd need root; use sudo when the script runs as someone else.
 SUDO=
@@ -46,16 +61,7 @@ else
   # setsid: detach from this shell's process group so CI job cleanup does not kill it.
   # shellcheck disable=SC2086
   $SUDO setsid dockerd ${PROCCTL_DOCKERD_ARGS:-} >>"$CI_DIR/dockerd.log" 2>&1 </dev/null &
-  start=$SECONDS t0=$(now_ms)
-  until docker_up; do
-    if (( SECONDS - start >= 60 )); then
-      log "dockerd did not answer within 60s; last log lines:"
-      tail -n 40 "$CI_DIR/dockerd.log" >&2
-      exit 1
-    fi
-    sleep 0.2
-  done
-  log "dockerd up after $(( $(now_ms) - t0 ))ms"
+  wait_until "dockerd" 60 "$CI_DIR/dockerd.log" docker_up
 fi
 # Non-root callers need the socket; CI runs as root so this is usually a no-op.
 [ "$(id -u)" = 0 ] || $SUDO chmod 666 /var/run/docker.sock
@@ -64,6 +70,7 @@ fi
 # Only a 200 counts: Debian's packaged config turns on htpasswd auth (401), and
 # a registry that wants auth is not the one tests can push to anonymously.
 registry_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$REGISTRY_ADDR/v2/" || true; }
+registry_ready() { [ "$(registry_code)" = 200 ]; }
 
 code=$(registry_code)
 if [ "$code" = 401 ] && [ -x /etc/init.d/docker-registry ]; then
@@ -104,16 +111,7 @@ http:
 YAML
   log "starting docker-registry on $REGISTRY_ADDR (log: $CI_DIR/registry.log)"
   setsid docker-registry serve "$CI_DIR/registry.yml" >>"$CI_DIR/registry.log" 2>&1 </dev/null &
-  start=$SECONDS t0=$(now_ms)
-  until [ "$(registry_code)" = 200 ]; do
-    if (( SECONDS - start >= 30 )); then
-      log "registry did not answer within 30s; last log lines:"
-      tail -n 20 "$CI_DIR/registry.log" >&2
-      exit 1
-    fi
-    sleep 0.2
-  done
-  log "registry up after $(( $(now_ms) - t0 ))ms"
+  wait_until "registry" 30 "$CI_DIR/registry.log" registry_ready
 fi
 # 127.0.0.0/8 registries are trusted over plain HTTP by dockerd's defaults,
 # so no --insecure-registry flag is needed to push/pull $REGISTRY_ADDR.
