@@ -75,6 +75,20 @@ describe('localctl against the real Docker engine', { concurrency: false }, () =
     assert.equal(image.Config.Labels?.['procctl.ref'], 'llm/litellm@1');
   });
 
+  it('fails with ERR_IMAGE_BUILD when the image cannot be pushed to its repository', async (t) => {
+    if (!(await needDocker(t))) return;
+    const reg = tempDir();
+    cpSync(registry, reg, { recursive: true });
+    const file = join(reg, 'testing-echo-v1', 'registry.yaml');
+    // Port 9 on loopback: nothing listens, so the push is refused at once.
+    writeFileSync(file, readFileSync(file, 'utf8').replace('repository: 127.0.0.1:5000/', 'repository: 127.0.0.1:9/'));
+    const before = readFileSync(file, 'utf8');
+    const result = await runCli(['images', 'build', '--ref', 'testing/echo@1', '--registry', reg], { env: base() });
+    assert.equal(result.code, 7, result.stderr);
+    assert.match(result.stderr, /error ERR_IMAGE_BUILD: pushing 127\.0\.0\.1:9\/procctl\/testing-echo:latest failed: .*connection refused/);
+    assert.equal(readFileSync(file, 'utf8'), before, 'no pin was written');
+  });
+
   it('refuses to run before start, naming the command that starts it', async (t) => {
     if (!(await needDocker(t))) return;
     const result = await localctl(['run', '--ref', 'llm/litellm@1', '--inputs-json', HELLO_INPUTS, '--json'], { env: base(), cwd });
