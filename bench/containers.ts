@@ -3,6 +3,8 @@
  * - `start_ratio`: start-to-healthy of `localctl start` (the whole CLI call) over a bare
  *   `docker run -d` (the docker CLI) of the same image, same network, to its first /healthz
  *   answer (goal <= 1.3);
+ * - `library_start_ratio`: the same without process start-up on either side (startContainer() from a
+ *   warm process over the same create/start/poll through the Engine API): procctl's own start logic;
  * - `warm_invoke_ratio`: a warm mock invoke through the started container over the same invoke
  *   in-process (the price of the container boundary).
  * Needs a Docker engine and the local registry (bash .ci/services.sh).
@@ -13,7 +15,7 @@ import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildAndPin, ContainerAdapter, engine, FsArtifactStore, InProcessAdapter, MOCK_NETWORK, pinnedReference, Registry, removeContainer, type InvokeArgs } from '../src/index.js';
+import { buildAndPin, ContainerAdapter, engine, FsArtifactStore, InProcessAdapter, MOCK_NETWORK, pinnedReference, Registry, removeContainer, startContainer, type InvokeArgs } from '../src/index.js';
 import { median, ratio, report } from './stats.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 8);
@@ -55,21 +57,63 @@ async function bareRunToHealthy(): Promise<number> {
   return elapsed;
 }
 
+/** The same bare run through the Engine API from this (warm) process: the engine's own cost. */
+async function bareApiRunToHealthy(): Promise<number> {
+  const t0 = performance.now();
+  const container = await engine().createContainer({
+    Image: reference,
+    Env: [`PROCCTL_RUNTIME_TOKEN=${randomBytes(16).toString('hex')}`, `PROCCTL_IMAGE_DIGEST=${digest}`],
+    HostConfig: { NetworkMode: MOCK_NETWORK, Init: true },
+  });
+  await container.start();
+  const ip = (await container.inspect()).NetworkSettings.Networks[MOCK_NETWORK]?.IPAddress;
+  for (;;) {
+    try {
+      if ((await fetch(`http://${ip}:8080/healthz`)).ok) break;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  const elapsed = performance.now() - t0;
+  await removeContainer(container.id, 0);
+  return elapsed;
+}
+
+/** localctl's start as a library call from a warm process: its checks, network, limits, health wait. */
+async function libraryStartToHealthy(): Promise<number> {
+  const t0 = performance.now();
+  const handle = await startContainer({ snapshot, mode: 'mock', scope: 'started' });
+  const elapsed = performance.now() - t0;
+  await removeContainer(handle.id, 1);
+  return elapsed;
+}
+
 // Warm-up: the image pulled, the network made, page caches filled — for both sides alike.
 timeLocalctl(['start', '--ref', 'llm/litellm@1']);
 timeLocalctl(['stop', '--ref', 'llm/litellm@1', '--grace', '1']);
 await bareRunToHealthy();
+await bareApiRunToHealthy();
+await libraryStartToHealthy();
 
 const starts: number[] = [];
 const bare: number[] = [];
+const bareApi: number[] = [];
+const libraryStarts: number[] = [];
 for (let i = 0; i < RUNS; i++) {
   bare.push(await bareRunToHealthy());
   starts.push(timeLocalctl(['start', '--ref', 'llm/litellm@1']));
   timeLocalctl(['stop', '--ref', 'llm/litellm@1', '--grace', '1']);
+  bareApi.push(await bareApiRunToHealthy());
+  libraryStarts.push(await libraryStartToHealthy());
 }
 report('bare_run_to_healthy_ms', median(bare), 1);
 report('localctl_start_to_healthy_ms', median(starts), 1);
 report('start_ratio', ratio(median(starts), median(bare)));
+// The same comparison without process start-up on either side (no node boot and Docker client
+// load for localctl, no Go CLI for docker): what procctl's own start logic adds to the engine's work.
+report('bare_api_run_to_healthy_ms', median(bareApi), 1);
+report('library_start_to_healthy_ms', median(libraryStarts), 1);
+report('library_start_ratio', ratio(median(libraryStarts), median(bareApi)));
 
 // Warm invokes: the same call through the started container and in-process.
 timeLocalctl(['start', '--ref', 'llm/litellm@1']);
