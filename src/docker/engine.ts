@@ -11,12 +11,20 @@ export const ENGINE_API_VERSION = 'v1.41';
 const require = createRequire(import.meta.url);
 let client: Dockerode | undefined;
 
+function createClient(options: Dockerode.DockerOptions = {}): Dockerode {
+  const DockerodeClass = require('dockerode') as typeof Dockerode;
+  return new DockerodeClass({ ...options, version: ENGINE_API_VERSION });
+}
+
+/** The engine named by the environment (DOCKER_HOST, else the default socket), shared. */
 export function engine(): Dockerode {
-  if (!client) {
-    const DockerodeClass = require('dockerode') as typeof Dockerode;
-    client = new DockerodeClass({ version: ENGINE_API_VERSION });
-  }
+  client ??= createClient();
   return client;
+}
+
+/** A client for an engine at another socket (e.g. `--docker-socket`), same API version. */
+export function engineAt(socketPath: string): Dockerode {
+  return createClient({ socketPath });
 }
 
 /** The engine answers, or ERR_DOCKER_UNAVAILABLE saying how to start one. */

@@ -6,7 +6,8 @@
 // answer; without one, a container that exited without ever printing the start marker is still
 // `dispatch_failed`, and everything else (engine gone mid-run, container killed after starting)
 // is `dispatch_uncertain`, which is never retried automatically.
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { ENGINE_API_VERSION, engine, engineAt } from '../../docker/engine.js';
 import type { ExecutionResult, ExecutorPayload } from '../contract.js';
 import { DEFAULT_KILL_GRACE_SECONDS, type ExecutorConfig } from '../config.js';
 import { cancelledBeforeStart, dispatchResult, type ResultContext } from '../result.js';
@@ -15,7 +16,7 @@ import { singleFileTar } from './tar.js';
 import { DEFAULT_EXECUTOR_IMAGE } from '../contract.js';
 
 /** The Engine API version we speak; every call goes through a client pinned to it. */
-export const DOCKER_API_VERSION = 'v1.41';
+export const DOCKER_API_VERSION = ENGINE_API_VERSION;
 export { DEFAULT_EXECUTOR_IMAGE };
 const PAYLOAD_DIR = '/tmp';
 const PAYLOAD_NAME = 'llmctl-payload.json';
@@ -121,10 +122,7 @@ export async function dispatchToDocker(
   const fail = (status: 'dispatch_failed' | 'dispatch_uncertain', message: string, details: Record<string, unknown> = {}, stderr = '') =>
     dispatchResult(status, message, details, startedAt, run.ctx, { stderr });
 
-  const docker = new Docker({
-    version: DOCKER_API_VERSION,
-    ...(options.socketPath ? { socketPath: options.socketPath } : {}),
-  });
+  const docker = options.socketPath ? engineAt(options.socketPath) : engine();
 
   try {
     await docker.ping();
