@@ -23,7 +23,7 @@ function dockerfile(snapshot: RegistrySnapshot, withUserHandler: boolean): strin
   return [
     `FROM ${BASE_IMAGE}`,
     'COPY app/ /app/',
-    `ENV PROCCTL_RUNTIME_HOST=0.0.0.0 PROCCTL_RUNTIME_PORT=${RUNTIME_PORT} NODE_ENV=production${withUserHandler ? ' PROCCTL_REGISTRY=/app/registry' : ''}`,
+    `ENV PROCCTL_RUNTIME_HOST=0.0.0.0 PROCCTL_RUNTIME_PORT=${RUNTIME_PORT} PROCCTL_RUNTIME_LOG_RUNS=1 NODE_ENV=production${withUserHandler ? ' PROCCTL_REGISTRY=/app/registry' : ''}`,
     `EXPOSE ${RUNTIME_PORT}`,
     `LABEL procctl.ref="${snapshot.ref}" procctl.slug="${snapshot.slug}"`,
     'ENTRYPOINT ["node", "/app/dist/src/cli/procctl-runtime.js"]',

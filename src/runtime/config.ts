@@ -51,6 +51,11 @@ export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv): RuntimeServerOpti
     env: handlerEnv,
   };
   if (env['PROCCTL_REGISTRY']) options.registryDir = env['PROCCTL_REGISTRY'];
+  const logRuns = env['PROCCTL_RUNTIME_LOG_RUNS'];
+  if (logRuns !== undefined && logRuns !== '') {
+    if (!['1', '0', 'true', 'false'].includes(logRuns)) throw usage(`PROCCTL_RUNTIME_LOG_RUNS=${JSON.stringify(logRuns)} is not 1, 0, true or false`, 'PROCCTL_RUNTIME_LOG_RUNS');
+    options.logRuns = logRuns === '1' || logRuns === 'true';
+  }
   for (const [name, option] of Object.entries(TUNING)) {
     // Zero means "none": no queue, no drain time, no grace; the others need at least 1.
     const value = wholeNumber(env, name, option === 'queueLimit' || option === 'drainMs' || option === 'stuckGraceMs' ? 0 : 1);

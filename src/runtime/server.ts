@@ -44,6 +44,22 @@ export interface RuntimeServerOptions extends Partial<typeof RUNTIME_DEFAULTS> {
   env?: NodeJS.ProcessEnv;
   /** Where the runtime says what it is doing (shutdown, abandoned handlers); stderr by default. */
   log?: (line: string) => void;
+  /**
+   * One JSON line per finished run on stdout (execution id, ref, mode, status, error code,
+   * duration; never inputs or outputs), so container logs show what the runtime did. Off by
+   * default: a benchmark or an embedding program may not want a line per invoke.
+   */
+  logRuns?: boolean;
+}
+
+/** What the run log says of one finished run. */
+export interface RunLogRecord {
+  execution_id: string;
+  ref: string;
+  mode: string;
+  status: 'success' | 'error';
+  code?: string;
+  duration_ms: number;
 }
 
 export interface RuntimeHealth {
@@ -190,6 +206,10 @@ export class RuntimeServer implements SessionHost {
     this.abandonedHandlers.set(running, { executionId, since: Date.now() });
     const forget = () => this.abandonedHandlers.delete(running);
     running.then(forget, forget);
+  }
+
+  runFinished(record: RunLogRecord): void {
+    if (this.options.logRuns) process.stdout.write(`${JSON.stringify({ event: 'run', ...record })}\n`);
   }
 
   closed(session: Session): void {

@@ -22,6 +22,7 @@ import { withCloseReasons } from '../protocol/close-reasons.js';
 import type { ConcurrencyGate } from './gate.js';
 import { EventStream } from './event-stream.js';
 import type { SnapshotCache } from './snapshots.js';
+import type { RunLogRecord } from './server.js';
 
 /** What every session shares: the runtime's settings, limits and bookkeeping. */
 export interface SessionHost {
@@ -36,6 +37,8 @@ export interface SessionHost {
   readonly counters: { completed: number; disconnectedRuns: number; protocolCloses: number; droppedEvents: number };
   /** A handler still running after its run ended (it ignored the abort). */
   abandoned(executionId: string, running: Promise<void>): void;
+  /** A run has its envelope (success or error), just before the result goes out. */
+  runFinished(record: RunLogRecord): void;
   closed(session: Session): void;
 }
 
@@ -207,6 +210,7 @@ export class Session {
       registrySnapshot: sentSnapshot,
       secretsPresent: frame.secrets_present ?? [],
     };
+    const started = performance.now();
     const facts = invocationFacts(args);
     delete facts.snapshot; // not trusted until verified
     const events = new EventStream(this.outbox, this.host.bufferBytes);
@@ -240,6 +244,14 @@ export class Session {
       this.host.counters.droppedEvents += events.dropped;
       if (handler && !handler.settled) this.host.abandoned(frame.execution_id, handler.running);
     }
+    this.host.runFinished({
+      execution_id: frame.execution_id,
+      ref: frame.ref,
+      mode: facts.mode,
+      status: envelope.status,
+      ...(envelope.status === 'error' && { code: envelope.error.code }),
+      duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+    });
     if (!this.outbox.open) return;
     this.outbox.text(JSON.stringify({ kind: 'result', envelope }));
     this.outbox.flush();

@@ -139,6 +139,8 @@ describe('localctl against the real Docker engine', { concurrency: false }, () =
     assert.equal(inProcess.code, 0, inProcess.stderr);
     assert.equal(inContainer.stdout, inProcess.stdout);
     assert.match((envelopeOf(inContainer) as SuccessEnvelope).meta.image_digest ?? '', /^sha256:/);
+    const logs = await localctl(['logs', '--ref', 'llm/litellm@1'], { env: base() });
+    assert.match(logs.stdout, /\{"event":"run","execution_id":"parity-1","ref":"llm\/litellm@1","mode":"mock","status":"success","duration_ms":[\d.]+\}/, 'the container logs each run');
   });
 
   it('shows status from any shell, human and JSON, without tokens', async (t) => {

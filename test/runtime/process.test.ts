@@ -21,6 +21,9 @@ describe('procctl-runtime, the process', () => {
     const result = await runCli([], { bin: RUNTIME_BIN, env: cleanEnv({ PROCCTL_RUNTIME_TOKEN: 't', PROCCTL_RUNTIME_PORT: '99999' }) });
     assert.equal(result.code, 2);
     assert.match(result.stderr, /error ERR_USAGE: PROCCTL_RUNTIME_PORT="99999" is not a whole number from 0 to 65535/);
+    const logRuns = await runCli([], { bin: RUNTIME_BIN, env: cleanEnv({ PROCCTL_RUNTIME_TOKEN: 't', PROCCTL_RUNTIME_LOG_RUNS: 'yes' }) });
+    assert.equal(logRuns.code, 2);
+    assert.match(logRuns.stderr, /error ERR_USAGE: PROCCTL_RUNTIME_LOG_RUNS="yes" is not 1, 0, true or false/);
     const help = await runCli(['--help'], { bin: RUNTIME_BIN, env: cleanEnv() });
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^Usage: procctl-runtime/);
