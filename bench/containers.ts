@@ -38,20 +38,25 @@ function timeLocalctl(args: string[]): number {
   return performance.now() - t0;
 }
 
+/** Polls a bare container's /healthz on the mock network, every 20 ms as localctl does. */
+async function healthyOnMockNetwork(id: string): Promise<void> {
+  const ip = (await engine().getContainer(id).inspect()).NetworkSettings.Networks[MOCK_NETWORK]?.IPAddress;
+  for (;;) {
+    try {
+      if ((await fetch(`http://${ip}:8080/healthz`)).ok) return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
 /** The baseline: the docker CLI's own `docker run -d` of the same image, to its first /healthz. */
 async function bareRunToHealthy(): Promise<number> {
   const t0 = performance.now();
   const run = spawnSync('docker', ['run', '-d', '--init', '--network', MOCK_NETWORK, '-e', `PROCCTL_RUNTIME_TOKEN=${randomBytes(16).toString('hex')}`, '-e', `PROCCTL_IMAGE_DIGEST=${digest}`, reference]);
   if (run.status !== 0) throw new Error(`docker run: ${run.stderr.toString()}`);
   const id = run.stdout.toString().trim();
-  const ip = (await engine().getContainer(id).inspect()).NetworkSettings.Networks[MOCK_NETWORK]?.IPAddress;
-  for (;;) {
-    try {
-      if ((await fetch(`http://${ip}:8080/healthz`)).ok) break;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
+  await healthyOnMockNetwork(id);
   const elapsed = performance.now() - t0;
   await removeContainer(id, 0);
   return elapsed;
@@ -66,14 +71,7 @@ async function bareApiRunToHealthy(): Promise<number> {
     HostConfig: { NetworkMode: MOCK_NETWORK, Init: true },
   });
   await container.start();
-  const ip = (await container.inspect()).NetworkSettings.Networks[MOCK_NETWORK]?.IPAddress;
-  for (;;) {
-    try {
-      if ((await fetch(`http://${ip}:8080/healthz`)).ok) break;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
+  await healthyOnMockNetwork(container.id);
   const elapsed = performance.now() - t0;
   await removeContainer(container.id, 0);
   return elapsed;

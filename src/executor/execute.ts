@@ -38,17 +38,17 @@ const defaultWriteLine = (line: string): void => {
   process.stdout.write(line + '\n');
 };
 
+/** What running one validated payload needs, wherever it runs (here, or dispatched to Docker). */
+export interface PayloadRun {
+  config: ExecutorConfig;
+  env: NodeJS.ProcessEnv;
+  signal?: AbortSignal | undefined;
+  writeLine: (line: string) => void;
+  ctx: ResultContext;
+}
+
 /** Run an already validated payload (used by the CLI path below and by workspace dispatch). */
-export async function executePayload(
-  payload: ExecutorPayload,
-  opts: {
-    config: ExecutorConfig;
-    env: NodeJS.ProcessEnv;
-    signal?: AbortSignal | undefined;
-    writeLine: (line: string) => void;
-    ctx: ResultContext;
-  },
-): Promise<ExecutionResult> {
+export async function executePayload(payload: ExecutorPayload, opts: PayloadRun): Promise<ExecutionResult> {
   const startedAt = new Date();
   const { config, ctx } = opts;
   const cwd = resolve(payload.cwd ?? config.defaultCwd);

@@ -8,12 +8,12 @@
 // is `dispatch_uncertain`, which is never retried automatically.
 import type Docker from 'dockerode';
 import { ENGINE_API_VERSION, engine, engineAt } from '../../docker/engine.js';
-import type { ExecutionResult, ExecutorPayload } from '../contract.js';
-import { DEFAULT_KILL_GRACE_SECONDS, type ExecutorConfig } from '../config.js';
-import { cancelledBeforeStart, dispatchResult, type ResultContext } from '../result.js';
+import { DEFAULT_EXECUTOR_IMAGE, type ExecutionResult, type ExecutorPayload } from '../contract.js';
+import { DEFAULT_KILL_GRACE_SECONDS } from '../config.js';
+import { cancelledBeforeStart, dispatchResult } from '../result.js';
 import { ExecutorOutputParser, TailBuffer, parseResultJson } from './output-parser.js';
 import { singleFileTar } from './tar.js';
-import { DEFAULT_EXECUTOR_IMAGE } from '../contract.js';
+import type { PayloadRun } from '../execute.js';
 
 /** The Engine API version we speak; every call goes through a client pinned to it. */
 export const DOCKER_API_VERSION = ENGINE_API_VERSION;
@@ -37,13 +37,6 @@ export interface DockerDispatchOptions {
   deadlineSlackSeconds?: number | undefined;
 }
 
-export interface DispatchRun {
-  config: ExecutorConfig;
-  env: NodeJS.ProcessEnv;
-  signal?: AbortSignal | undefined;
-  writeLine: (line: string) => void;
-  ctx: ResultContext;
-}
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -112,7 +105,7 @@ async function waitForExit(
 
 export async function dispatchToDocker(
   payload: ExecutorPayload,
-  run: DispatchRun,
+  run: PayloadRun,
   options: DockerDispatchOptions = {},
 ): Promise<ExecutionResult> {
   const startedAt = new Date();
