@@ -183,6 +183,23 @@ describe('procctl run, outputs and limits (fixture processor)', () => {
     assert.equal(error.retryable, true);
   });
 
+  it('cancels the run on SIGINT: ERR_CANCELLED, exit 8, no outputs', async () => {
+    const cwd = tempDir();
+    let sent = false;
+    const result = await runCli(['run', '--ref', 'testing/echo@1', '--registry', FIXTURE_REGISTRY, '--json', '--execution-id', 'sigint', '--inputs-json', JSON.stringify({ schema: 'v1', params: { sleep_ms: 900, outputs: [{ path: 'late.txt', text: 'x' }] } })], {
+      cwd,
+      onStderr: (text, child) => {
+        if (!sent && text.includes('echo mock sigint')) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    assert.ok(sent, 'the run started');
+    assert.match(errorOf(result, 'ERR_CANCELLED', 8).message, /execution sigint was cancelled/);
+    assert.equal(existsSync(join(cwd, '.procctl/artifacts/executions/sigint/outputs')), false);
+  });
+
   it('reports a throwing handler as ERR_PROCESSOR_FAILED', async () => {
     assert.match(errorOf(await echo({ fail: 'boom' }), 'ERR_PROCESSOR_FAILED', 10).message, /testing\/echo@1 failed: boom/);
   });

@@ -9,6 +9,7 @@ import type { Adapter } from '../adapters/types.js';
 import { run } from '../api/run.js';
 import { artifactsLocation, openStore } from '../api/store-from-location.js';
 import { Registry } from '../registry/registry.js';
+import { installCancelSignals } from './cancel-signals.js';
 import { readInputs } from './read-inputs.js';
 import { exitCodeFor, printEnvelope, stderrEventPrinter } from './print.js';
 import type { Placement, RunFlags } from './run-command.js';
@@ -17,6 +18,8 @@ export async function runAction(flags: RunFlags): Promise<number> {
   const executionId = flags.executionId ?? randomUUID();
   const location = artifactsLocation(flags.artifacts);
   const printer = flags.quiet ? undefined : stderrEventPrinter();
+  const controller = new AbortController();
+  const uninstall = installCancelSignals(controller);
   let envelope: Envelope;
   try {
     const store = await openStore(location);
@@ -32,11 +35,13 @@ export async function runAction(flags: RunFlags): Promise<number> {
       writePrefix: flags.writePrefix,
       store,
       registry: Registry.fromOptions(flags.registry),
-      adapterOpts: printer ? { onEvent: printer.onEvent } : {},
+      adapterOpts: { signal: controller.signal, ...(printer && { onEvent: printer.onEvent }) },
     });
     envelope = result.envelope;
   } catch (err) {
     envelope = failureFor({ ref: flags.ref, executionId, mode: flags.mode ?? 'mock', secretsPresent: [] }, err);
+  } finally {
+    uninstall();
   }
   printer?.end();
   printEnvelope(envelope, flags.json ?? false, location);

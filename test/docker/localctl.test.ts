@@ -272,6 +272,27 @@ describe('localctl against the real Docker engine', { concurrency: false }, () =
     assert.equal(afterRun.length, before.length, 'the one-off container is gone');
   });
 
+  it('cancels a one-off real run on SIGINT and still removes its container', async (t) => {
+    if (!(await needDocker(t))) return;
+    const ephemeral = async () => (await engine().listContainers({ all: true, filters: { label: ['procctl.scope=ephemeral'] } })).length;
+    const before = await ephemeral();
+    let sent = false;
+    const result = await runCli(['run', '--ref', 'testing/echo@1', '--mode', 'real', '--json', '--execution-id', 'sigint-c', '--inputs-json', '{"schema":"v1","params":{"sleep_ms":900}}'], {
+      env: base({ ECHO_TOKEN: 'tok-12345678' }),
+      cwd,
+      onStderr: (text, child) => {
+        if (!sent && text.includes('echo real sigint-c')) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    assert.ok(sent, 'the run started in the container');
+    assert.equal(errorCode(result), 'ERR_CANCELLED');
+    assert.equal(result.code, 8);
+    assert.equal(await ephemeral(), before, 'the one-off container is gone');
+  });
+
   it('follows logs until the container stops, then stop leaves nothing behind', async (t) => {
     if (!(await needDocker(t))) return;
     assert.equal((await localctl(['start', '--ref', 'testing/echo@1'], { env: base() })).code, 0);

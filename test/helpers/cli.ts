@@ -1,5 +1,5 @@
 /** Runs a compiled bin as a real child process and collects what it printed. */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,8 @@ export interface CliOptions {
   /** Written to stdin, then stdin is closed; a Buffer is written as is. */
   input?: string | Buffer;
   bin?: string;
+  /** Sees stderr so far after each chunk, with the child: for a test that signals mid-run. */
+  onStderr?: (stderrSoFar: string, child: ChildProcess) => void;
 }
 
 export function tempDir(prefix = 'procctl-test-'): string {
@@ -44,7 +46,10 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.stderr.on('data', (c: Buffer) => {
+      err.push(c);
+      options.onStderr?.(Buffer.concat(err).toString('utf8'), child);
+    });
     child.on('error', reject);
     child.stdin.on('error', () => undefined); // the CLI may stop reading early (size limit)
     child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));

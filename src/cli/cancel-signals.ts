@@ -1,5 +1,6 @@
-// SIGTERM / SIGINT / SIGHUP cancel the current run instead of killing the process outright, so the
-// command's process group is stopped and a `cancelled` result is still printed.
+// SIGTERM / SIGINT / SIGHUP cancel the current run instead of killing the process outright, so its
+// work is stopped, what it started is cleaned up (a process group, a one-off container) and a
+// `cancelled` result is still printed.
 export function installCancelSignals(controller: AbortController): () => void {
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
   const onSignal = (): void => controller.abort();
