@@ -3,7 +3,7 @@
 // codes. A thin layer over dispatchExecutor() in src/executor.
 import { Option, type Command } from 'commander';
 import { DEFAULT_EXECUTOR_IMAGE, PROVIDERS, type Provider } from '../executor/contract.js';
-import { installCancelSignals } from './cancel-signals.js';
+import { installCancelSignals } from '../executor/cancel-signals.js';
 
 interface ExecFlags {
   provider?: Provider;

@@ -8,7 +8,7 @@
 // Docker client used by dispatch.
 import { parseArgs } from 'node:util';
 import { EXIT_CODES } from '../executor/contract.js';
-import { installCancelSignals } from './cancel-signals.js';
+import { installCancelSignals } from '../executor/cancel-signals.js';
 import { ExecutorError } from '../executor/errors.js';
 import { runExecutor, runWithPayload } from '../executor/execute.js';
 

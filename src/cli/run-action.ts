@@ -9,7 +9,7 @@ import type { Adapter } from '../adapters/types.js';
 import { run } from '../api/run.js';
 import { artifactsLocation, openStore } from '../api/store-from-location.js';
 import { Registry } from '../registry/registry.js';
-import { installCancelSignals } from './cancel-signals.js';
+import { installCancelSignals } from '../executor/cancel-signals.js';
 import { readInputs } from './read-inputs.js';
 import { exitCodeFor, printEnvelope, stderrEventPrinter } from './print.js';
 import type { Placement, RunFlags } from './run-command.js';

@@ -11,7 +11,7 @@ export { resultLine, startMarkerLines, writeResultFile } from './output.js';
 export { exitCodeFor } from './result.js';
 export { readConfig, type ExecutorConfig } from './config.js';
 export { executePayload, runExecutor, runWithPayload, type ExecutorOptions, type ExecutorRun } from './execute.js';
-export { installCancelSignals } from '../cli/cancel-signals.js';
+export { installCancelSignals } from './cancel-signals.js';
 export {
   DEFAULT_EXECUTOR_IMAGE,
   DOCKER_API_VERSION,
