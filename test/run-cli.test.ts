@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { SuccessEnvelope } from '../src/index.js';
-import { cleanEnv, HELLO_INPUTS, runCli, tempDir } from './helpers/cli.js';
+import { cleanEnv, HELLO_INPUTS, runCli, signalWhen, tempDir } from './helpers/cli.js';
 import { envelopeOf, errorOf } from './helpers/envelope.js';
 import { startOpenAiServer, type OpenAiServer } from './helpers/openai-server.js';
 import { FIXTURE_REGISTRY, FIXTURES, GOLDEN } from './helpers/paths.js';
@@ -185,17 +185,9 @@ describe('procctl run, outputs and limits (fixture processor)', () => {
 
   it('cancels the run on SIGINT: ERR_CANCELLED, exit 8, no outputs', async () => {
     const cwd = tempDir();
-    let sent = false;
-    const result = await runCli(['run', '--ref', 'testing/echo@1', '--registry', FIXTURE_REGISTRY, '--json', '--execution-id', 'sigint', '--inputs-json', JSON.stringify({ schema: 'v1', params: { sleep_ms: 900, outputs: [{ path: 'late.txt', text: 'x' }] } })], {
-      cwd,
-      onStderr: (text, child) => {
-        if (!sent && text.includes('echo mock sigint')) {
-          sent = true;
-          child.kill('SIGINT');
-        }
-      },
-    });
-    assert.ok(sent, 'the run started');
+    const interrupt = signalWhen('echo mock sigint');
+    const result = await runCli(['run', '--ref', 'testing/echo@1', '--registry', FIXTURE_REGISTRY, '--json', '--execution-id', 'sigint', '--inputs-json', JSON.stringify({ schema: 'v1', params: { sleep_ms: 900, outputs: [{ path: 'late.txt', text: 'x' }] } })], { cwd, onStderr: interrupt.onStderr });
+    assert.ok(interrupt.sent, 'the run started');
     assert.match(errorOf(result, 'ERR_CANCELLED', 8).message, /execution sigint was cancelled/);
     assert.equal(existsSync(join(cwd, '.procctl/artifacts/executions/sigint/outputs')), false);
   });

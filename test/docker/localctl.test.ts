@@ -3,7 +3,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { engine, FsArtifactStore, ContainerAdapter, Registry, startedContainerName, MOCK_NETWORK, type Envelope, type ErrorEnvelope, type SuccessEnvelope } from '../../src/index.js';
-import { cleanEnv, HELLO_INPUTS, runCli, tempDir, type CliResult } from '../helpers/cli.js';
+import { cleanEnv, HELLO_INPUTS, runCli, signalWhen, tempDir, type CliResult } from '../helpers/cli.js';
 import { dockerAnswers, needDocker, pinnedRegistry } from '../helpers/docker.js';
 import { startOpenAiServer, type OpenAiServer } from '../helpers/openai-server.js';
 import { LOCALCTL_BIN } from '../helpers/paths.js';
@@ -276,18 +276,9 @@ describe('localctl against the real Docker engine', { concurrency: false }, () =
     if (!(await needDocker(t))) return;
     const ephemeral = async () => (await engine().listContainers({ all: true, filters: { label: ['procctl.scope=ephemeral'] } })).length;
     const before = await ephemeral();
-    let sent = false;
-    const result = await runCli(['run', '--ref', 'testing/echo@1', '--mode', 'real', '--json', '--execution-id', 'sigint-c', '--inputs-json', '{"schema":"v1","params":{"sleep_ms":900}}'], {
-      env: base({ ECHO_TOKEN: 'tok-12345678' }),
-      cwd,
-      onStderr: (text, child) => {
-        if (!sent && text.includes('echo real sigint-c')) {
-          sent = true;
-          child.kill('SIGINT');
-        }
-      },
-    });
-    assert.ok(sent, 'the run started in the container');
+    const interrupt = signalWhen('echo real sigint-c');
+    const result = await runCli(['run', '--ref', 'testing/echo@1', '--mode', 'real', '--json', '--execution-id', 'sigint-c', '--inputs-json', '{"schema":"v1","params":{"sleep_ms":900}}'], { env: base({ ECHO_TOKEN: 'tok-12345678' }), cwd, onStderr: interrupt.onStderr });
+    assert.ok(interrupt.sent, 'the run started in the container');
     assert.equal(errorCode(result), 'ERR_CANCELLED');
     assert.equal(result.code, 8);
     assert.equal(await ephemeral(), before, 'the one-off container is gone');

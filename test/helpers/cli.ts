@@ -59,3 +59,16 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
 }
 
 export const HELLO_INPUTS = '{"schema":"v1","params":{"messages":[{"role":"user","content":"Hello"}]}}';
+
+/** An `onStderr` that sends `signal` once `marker` appears on stderr; `sent` tells whether it did. */
+export function signalWhen(marker: string, signal: NodeJS.Signals = 'SIGINT'): { sent: boolean; onStderr: NonNullable<CliOptions['onStderr']> } {
+  const state = {
+    sent: false,
+    onStderr: (text: string, child: ChildProcess) => {
+      if (state.sent || !text.includes(marker)) return;
+      state.sent = true;
+      child.kill(signal);
+    },
+  };
+  return state;
+}
