@@ -24,7 +24,8 @@ export async function runAction(flags: RunFlags): Promise<number> {
   try {
     const store = await openStore(location);
     const inputs = await readInputs(flags);
-    const adapter = await adapterFor(flags.placement ?? 'auto', inputs.mode ?? flags.mode ?? 'mock', store, Registry.fromOptions(flags.registry).dir);
+    const registry = Registry.fromOptions(flags.registry);
+    const adapter = await adapterFor(flags.placement ?? 'auto', inputs.mode ?? flags.mode ?? 'mock', store, registry.dir);
     const result = await run({
       ...(adapter && { adapter }),
       ref: flags.ref,
@@ -34,7 +35,7 @@ export async function runAction(flags: RunFlags): Promise<number> {
       executionId,
       writePrefix: flags.writePrefix,
       store,
-      registry: Registry.fromOptions(flags.registry),
+      registry,
       adapterOpts: { signal: controller.signal, ...(printer && { onEvent: printer.onEvent }) },
     });
     envelope = result.envelope;

@@ -11,6 +11,7 @@ import type { Mode } from '../contracts/inputs.js';
 import { hostPlatform } from '../contracts/platform.js';
 import { pinnedDigest, type RegistrySnapshot } from '../registry/registry.js';
 import { secretsPresentIn } from '../api/secrets.js';
+import { requireSecrets } from '../execution/run-handler.js';
 import { describeEngineError, engine, requireEngine, statusOf } from './engine.js';
 import { pullByDigest, RUNTIME_PORT, type Progress } from './images.js';
 import { containerLabels, LABEL, startedContainerName, type Scope } from './labels.js';
@@ -192,11 +193,7 @@ export async function startContainer(options: StartOptions): Promise<ContainerHa
   const env = options.env ?? process.env;
   const progress = options.progress ?? (() => undefined);
   const { reference, digest } = pinnedReference(snapshot);
-  if (mode === 'real') {
-    const present = secretsPresentIn(snapshot.entry, env);
-    const missing = snapshot.entry.secrets.required.filter((n) => !present.includes(n));
-    if (missing.length > 0) throw new ProcctlError('ERR_MISSING_SECRET', `${snapshot.ref} in real mode needs secret(s) ${missing.join(', ')}; set them in the environment of this command (values are never logged)`, { missing });
-  }
+  if (mode === 'real') requireSecrets(snapshot, secretsPresentIn(snapshot.entry, env));
   await requireEngine();
   const name = scope === 'started' ? startedContainerName(snapshot.slug, mode) : `procctl-${snapshot.slug}-run-${randomBytes(4).toString('hex')}`;
   // The checks are independent engine round trips: run them together, start-up time is measured.

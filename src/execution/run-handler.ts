@@ -35,6 +35,14 @@ export interface HandlerRun {
   onHandlerStarted?: (running: Promise<void>) => void;
 }
 
+/** Real mode needs every required secret present; the error lists the missing names, never values. */
+export function requireSecrets(snapshot: RegistrySnapshot, secretsPresent: readonly string[]): void {
+  const missing = snapshot.entry.secrets.required.filter((name) => !secretsPresent.includes(name));
+  if (missing.length > 0) {
+    throw new ProcctlError('ERR_MISSING_SECRET', `${snapshot.ref} in real mode needs secret(s) ${missing.join(', ')}; set them in the environment (values are never logged)`, { missing });
+  }
+}
+
 /** Checks that need no handler: params against the schema, secrets by name. */
 export function preflight(snapshot: RegistrySnapshot, inputs: ResolvedInputs, secretsPresent: readonly string[]): void {
   const problems = validateAgainst(snapshot.entry.inputs_schema, inputs.params);
@@ -42,10 +50,7 @@ export function preflight(snapshot: RegistrySnapshot, inputs: ResolvedInputs, se
     throw new ProcctlError('ERR_INPUT_INVALID', `params do not match ${snapshot.ref}'s inputs schema: ${formatProblems(problems, 'params')}`, { problems: problems.map((p) => ({ ...p })) });
   }
   if (inputs.mode === 'real') {
-    const missing = snapshot.entry.secrets.required.filter((name) => !secretsPresent.includes(name));
-    if (missing.length > 0) {
-      throw new ProcctlError('ERR_MISSING_SECRET', `${snapshot.ref} in real mode needs secret(s) ${missing.join(', ')}; set them in the environment (values are never logged)`, { missing });
-    }
+    requireSecrets(snapshot, secretsPresent);
   }
 }
 

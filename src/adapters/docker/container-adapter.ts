@@ -3,14 +3,14 @@
  * container on the local engine. Either the started one (`localctl start`) or, when allowed and
  * none is running, a container started for this one run and removed after it.
  */
-import { ProcctlError, toProcctlError } from '../../contracts/errors.js';
+import { ProcctlError } from '../../contracts/errors.js';
 import type { Envelope } from '../../contracts/envelope.js';
 import type { ArtifactStore } from '../../artifacts/store.js';
 import { containerExitError, settledExitFacts, findStarted, notRunningError, pinnedReference, removeContainer, startContainer, type ContainerHandle } from '../../docker/containers.js';
 import type { Progress } from '../../docker/images.js';
-import { failureFor, type EnvelopeFacts } from '../envelope-for.js';
+import { failureFor } from '../envelope-for.js';
 import { preflight } from '../../execution/run-handler.js';
-import { requireMode } from '../invocation.js';
+import { invocationFacts, requireMode } from '../invocation.js';
 import { RuntimeAdapter } from '../runtime-adapter.js';
 import type { Adapter, InvokeArgs } from '../types.js';
 
@@ -28,7 +28,7 @@ const CONNECTION_LOST = new Set(['ERR_RUNTIME_UNAVAILABLE', 'ERR_PROTOCOL', 'ERR
 export class ContainerAdapter implements Adapter {
   readonly name = 'local-container';
   private readonly deps: ContainerAdapterDeps;
-  /** One protocol client per container, so warm invokes reuse their connections. */
+  /** One protocol client per container (by id: a container keeps its address), so warm invokes reuse connections. */
   private readonly runtimes = new Map<string, RuntimeAdapter>();
 
   constructor(deps: ContainerAdapterDeps) {
@@ -36,19 +36,17 @@ export class ContainerAdapter implements Adapter {
   }
 
   private runtimeFor(handle: ContainerHandle): RuntimeAdapter {
-    const key = `${handle.id} ${handle.endpoint}`;
-    let runtime = this.runtimes.get(key);
+    let runtime = this.runtimes.get(handle.id);
     if (!runtime) {
       runtime = new RuntimeAdapter({ url: handle.endpoint, token: handle.token, store: this.deps.store, name: this.name });
-      this.runtimes.set(key, runtime);
+      this.runtimes.set(handle.id, runtime);
     }
     return runtime;
   }
 
   private forget(handle: ContainerHandle): void {
-    const key = `${handle.id} ${handle.endpoint}`;
-    this.runtimes.get(key)?.close();
-    this.runtimes.delete(key);
+    this.runtimes.get(handle.id)?.close();
+    this.runtimes.delete(handle.id);
   }
 
   /** Closes idle connections to every container this adapter talked to. */
@@ -58,7 +56,7 @@ export class ContainerAdapter implements Adapter {
   }
 
   async invoke(args: InvokeArgs): Promise<Envelope> {
-    const facts: EnvelopeFacts = { ref: args.processorRef, executionId: args.executionId, mode: args.inputsJson.mode ?? 'mock', snapshot: args.registrySnapshot, secretsPresent: args.secretsPresent };
+    const facts = invocationFacts(args);
     let handle: ContainerHandle | undefined;
     let ephemeral = false;
     try {
@@ -84,7 +82,7 @@ export class ContainerAdapter implements Adapter {
       }
       return envelope;
     } catch (err) {
-      return failureFor(facts, toProcctlError(err));
+      return failureFor(facts, err);
     } finally {
       if (ephemeral && handle) {
         this.forget(handle);

@@ -9,8 +9,6 @@ import { failureFor, successFor } from '../envelope-for.js';
 import { executeInvocation, invocationFacts } from '../invocation.js';
 import type { Adapter, InvokeArgs } from '../types.js';
 
-export { requireMode } from '../invocation.js';
-
 export interface InProcessAdapterDeps {
   store: ArtifactStore;
   /** A registry folder that may hold user handler modules (`<slug>/handler.js`). */
