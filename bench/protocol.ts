@@ -4,7 +4,9 @@
  * (also in a child process), measured in the same run and interleaved so machine noise hits both.
  * An invoke here is the whole real path — frame, checks, handler, events, output bytes, result,
  * cid checks, outputs and index written to the store — with the store in memory. The same invoke
- * in-process (no protocol) is measured too, to show what the processor work alone costs.
+ * in-process (no protocol) is measured too, to show what the processor work alone costs:
+ * `in_process_p50_ratio` (in-process over echo) is the floor under `p50_ratio`, since an invoke over
+ * the protocol does all of that work and a round trip besides.
  * Goals (issue 3): p50_ratio <= 2; invokes_per_second >= 3000 with 64 in flight.
  */
 import { spawn } from 'node:child_process';
@@ -111,6 +113,7 @@ const seconds = micros(t0) / 1e6;
 report('echo_p50_us', percentile(echoTimes, 50), 1);
 report('echo_p99_us', percentile(echoTimes, 99), 1);
 report('in_process_p50_us', percentile(inProcessTimes, 50), 1);
+report('in_process_p50_ratio', ratio(percentile(inProcessTimes, 50), percentile(echoTimes, 50)));
 report('invoke_p50_us', percentile(invokeTimes, 50), 1);
 report('invoke_p99_us', percentile(invokeTimes, 99), 1);
 report('p50_ratio', ratio(percentile(invokeTimes, 50), percentile(echoTimes, 50)));

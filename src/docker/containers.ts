@@ -17,7 +17,7 @@ import { pullByDigest, RUNTIME_PORT, type Progress } from './images.js';
 import { containerLabels, LABEL, startedContainerName, type Scope } from './labels.js';
 import { writeLogs } from './logs.js';
 import { runtimeHealth } from '../protocol/health.js';
-import { ensureMockNetwork, MOCK_NETWORK } from './network.js';
+import { ensureMockNetwork, guardHost, MOCK_NETWORK } from './network.js';
 
 export interface ContainerHandle {
   id: string;
@@ -150,20 +150,31 @@ export async function containerExitError(handle: Pick<ContainerHandle, 'id' | 'n
   return new ProcctlError('ERR_CONTAINER_EXIT', `container ${handle.name} ${why}${tail ? `; last output: ${tail.split('\n').slice(-3).join(' | ')}` : ''}`, { exit_code: facts.exitCode, oom_killed: facts.oomKilled }, { retryable: !facts.oomKilled });
 }
 
+/**
+ * Polls /healthz until it answers. Start-to-healthy is measured, so the interval is short (a
+ * refused connection to a container not yet listening costs well under a millisecond) and the
+ * engine is asked whether the container died only every EXIT_CHECK_MS, not on every poll.
+ */
+export const HEALTH_POLL_MS = 5;
+const EXIT_CHECK_MS = 100;
+
 async function waitHealthy(handle: ContainerHandle, timeoutMs: number): Promise<{ digest: string | null }> {
   const deadline = Date.now() + timeoutMs;
-  // A short fixed interval: start-to-healthy is measured, and a backoff would add its own delay.
-  for (const delay = 20; ; ) {
+  for (let nextExitCheck = Date.now() + EXIT_CHECK_MS; ; ) {
     try {
       const health = await runtimeHealth(handle.endpoint, 1000);
       if (health.ok) return health;
     } catch {
       // not listening yet
     }
-    const facts = await exitFacts(handle.id);
-    if (!facts.running) throw await containerExitError(handle, facts);
-    if (Date.now() > deadline) throw new ProcctlError('ERR_CONTAINER_EXIT', `container ${handle.name} did not answer ${handle.endpoint}/healthz within ${timeoutMs} ms`, { exit_code: null, oom_killed: false });
-    await new Promise((resolve) => setTimeout(resolve, delay));
+    const timedOut = Date.now() > deadline;
+    if (timedOut || Date.now() >= nextExitCheck) {
+      const facts = await exitFacts(handle.id);
+      if (!facts.running) throw await containerExitError(handle, facts);
+      nextExitCheck = Date.now() + EXIT_CHECK_MS;
+    }
+    if (timedOut) throw new ProcctlError('ERR_CONTAINER_EXIT', `container ${handle.name} did not answer ${handle.endpoint}/healthz within ${timeoutMs} ms`, { exit_code: null, oom_killed: false });
+    await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_MS));
   }
 }
 
@@ -194,22 +205,30 @@ export async function startContainer(options: StartOptions): Promise<ContainerHa
   const progress = options.progress ?? (() => undefined);
   const { reference, digest } = pinnedReference(snapshot);
   if (mode === 'real') requireSecrets(snapshot, secretsPresentIn(snapshot.entry, env));
-  await requireEngine();
   const name = scope === 'started' ? startedContainerName(snapshot.slug, mode) : `procctl-${snapshot.slug}-run-${randomBytes(4).toString('hex')}`;
-  // The checks are independent engine round trips: run them together, start-up time is measured.
-  const [existing] = await Promise.all([
-    scope === 'started' ? inspect(name) : undefined,
+  // Start-up time is measured, so independent engine round trips go out together: the ping (whose
+  // error, when no engine answers, is the one worth showing), the container, image and network
+  // checks.
+  const [engineUp, found, pulled, network] = await Promise.allSettled([
+    requireEngine(),
+    scope === 'started' ? inspect(name) : Promise.resolve(undefined),
     pullByDigest(reference, progress),
-    mode === 'mock' ? ensureMockNetwork((m) => progress(`warning: ${m}`)) : undefined,
+    mode === 'mock' ? ensureMockNetwork() : Promise.resolve(),
   ]);
+  for (const settled of [engineUp, found, pulled, network]) if (settled.status === 'rejected') throw settled.reason;
+  const existing = (found as PromiseFulfilledResult<Dockerode.ContainerInspectInfo | undefined>).value;
   if (existing?.State.Running && existing.Config.Labels?.[LABEL.digest] === digest) {
     progress(`${name} is already running`);
+    if (mode === 'mock') await guardHost(warnOf(progress));
     return { ...handleFrom(existing), reused: true };
   }
   if (existing) {
     progress(`replacing ${name} (${existing.State.Running ? 'pinned digest changed' : existing.State.Status})`);
     await removeContainer(name, 5);
   }
+  // The host guard (an iptables process) only has to be in place before `start`: it runs while the
+  // container is created.
+  const guarded = mode === 'mock' ? guardHost(warnOf(progress)) : undefined;
   const token = randomBytes(32).toString('base64url');
   progress(`creating ${name} (${mode}${mode === 'mock' ? ', no network, no secrets' : ''})`);
   let container: Dockerode.Container;
@@ -222,8 +241,10 @@ export async function startContainer(options: StartOptions): Promise<ContainerHa
       ExposedPorts: { [`${RUNTIME_PORT}/tcp`]: {} },
       HostConfig: hostConfig(snapshot, mode),
     });
+    await guarded;
     await container.start();
   } catch (err) {
+    await guarded;
     await removeContainer(name, 0).catch(() => undefined);
     throw new ProcctlError('ERR_CONTAINER_EXIT', `cannot start ${name}: ${describeEngineError(err)}`, { exit_code: null, oom_killed: false }, { cause: err });
   }
@@ -240,6 +261,8 @@ export async function startContainer(options: StartOptions): Promise<ContainerHa
   progress(`${name} healthy at ${handle.endpoint}`);
   return { ...handle, reused: false };
 }
+
+const warnOf = (progress: Progress) => (message: string) => progress(`warning: ${message}`);
 
 export function notRunningError(ref: string, mode: Mode): ProcctlError {
   return new ProcctlError('ERR_CONTAINER_NOT_RUNNING', `no started ${mode} container for ${ref}; start one with: localctl start --ref ${ref}${mode === 'real' ? ' --mode real' : ''}`, { ref, mode });

@@ -13,7 +13,8 @@ export const MOCK_NETWORK = 'procctl-mock';
 export const MOCK_BRIDGE = 'procctl-mock0';
 const HOST_GUARD = ['INPUT', '-i', MOCK_BRIDGE, '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'DROP'];
 
-export async function ensureMockNetwork(warn: (message: string) => void): Promise<void> {
+/** The mock network exists (created on first use). The host guard is separate: see guardHost. */
+export async function ensureMockNetwork(): Promise<void> {
   try {
     await engine().getNetwork(MOCK_NETWORK).inspect();
   } catch (err) {
@@ -25,11 +26,14 @@ export async function ensureMockNetwork(warn: (message: string) => void): Promis
       if (statusOf(createErr) !== 409) throw new ProcctlError('ERR_DOCKER_UNAVAILABLE', `cannot create network ${MOCK_NETWORK}: ${describeEngineError(createErr)}`);
     }
   }
-  await guardHost(warn);
 }
 
-/** Adds the host guard rule once; without iptables rights the network still has no way out. */
-async function guardHost(warn: (message: string) => void): Promise<void> {
+/**
+ * Adds the host guard rule once; without iptables rights the network still has no way out. It
+ * names the bridge, not the network, so it may go in before the network exists — it only has to be
+ * in place before a mock container starts.
+ */
+export async function guardHost(warn: (message: string) => void): Promise<void> {
   if (process.platform !== 'linux') return; // Docker Desktop's VM keeps containers off the host's own services
   const iptables = promisify(execFile);
   try {

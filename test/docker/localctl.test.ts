@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { engine, FsArtifactStore, ContainerAdapter, Registry, startedContainerName, MOCK_NETWORK, type Envelope, type ErrorEnvelope, type SuccessEnvelope } from '../../src/index.js';
+import { engine, FsArtifactStore, ContainerAdapter, Registry, startContainer, startedContainerName, MOCK_NETWORK, type Envelope, type ProcctlError, type ErrorEnvelope, type SuccessEnvelope } from '../../src/index.js';
 import { cleanEnv, HELLO_INPUTS, runCli, signalWhen, tempDir, type CliResult } from '../helpers/cli.js';
 import { dockerAnswers, needDocker, pinnedRegistry } from '../helpers/docker.js';
 import { startOpenAiServer, type OpenAiServer } from '../helpers/openai-server.js';
@@ -259,6 +259,25 @@ describe('localctl against the real Docker engine', { concurrency: false }, () =
     assert.equal(error.code, 'ERR_CONTAINER_EXIT', JSON.stringify(error));
     assert.equal(error.details?.['oom_killed'], false);
     assert.equal(error.details?.['exit_code'], 137);
+  });
+
+  it('reports a container that dies while starting as ERR_CONTAINER_EXIT with its exit code and last words, and removes it', async (t) => {
+    if (!(await needDocker(t))) return;
+    await localctl(['stop', '--ref', 'testing/echo@1', '--mode', 'real', '--grace', '1'], { env: base() });
+    // A runtime that cannot boot: the entry passes NODE_OPTIONS through, and node refuses the option.
+    const reg = tempDir();
+    cpSync(registry, reg, { recursive: true });
+    const file = join(reg, 'testing-echo-v1', 'registry.yaml');
+    writeFileSync(file, `${readFileSync(file, 'utf8')}\nconfig: [NODE_OPTIONS]\n`);
+    const snapshot = new Registry(reg).snapshot('testing/echo@1');
+    const started = startContainer({ snapshot, mode: 'real', scope: 'started', env: { ECHO_TOKEN: 'x', NODE_OPTIONS: '--procctl-no-such-option' } });
+    await assert.rejects(started, (err: ProcctlError) => {
+      assert.equal(err.code, 'ERR_CONTAINER_EXIT', err.message);
+      assert.deepEqual(err.details, { exit_code: 9, oom_killed: false });
+      assert.match(err.message, /exited with code 9; last output: .*procctl-no-such-option/);
+      return true;
+    });
+    await assert.rejects(engine().getContainer(startedContainerName('testing-echo-v1', 'real')).inspect(), (err: { statusCode?: number }) => err.statusCode === 404);
   });
 
   it('runs real mode with no started container in a one-off container, removed afterwards', async (t) => {
