@@ -2,6 +2,9 @@
 
 export const SECRET_NAME_PATTERN = '^[A-Z_][A-Z0-9_]*$';
 
+/** Environment names of procctl's own runtime settings; no secret or config may use them. */
+export const RESERVED_ENV_PREFIX = 'PROCCTL_';
+
 export const REGISTRY_ENTRY_SCHEMA = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://procctl.dev/schemas/registry-entry.v1.schema.json',

@@ -8,7 +8,7 @@ import { cacheRead, cacheWrite } from '../cache/disk-cache.js';
 import { contentId, contentIdHex } from '../contracts/content-id.js';
 import { ProcctlError } from '../contracts/errors.js';
 import { checkSchema, validateAgainst } from '../contracts/validator.js';
-import { REGISTRY_ENTRY_SCHEMA } from './entry-schema.js';
+import { REGISTRY_ENTRY_SCHEMA, RESERVED_ENV_PREFIX } from './entry-schema.js';
 import { parseRef } from './ref.js';
 
 export interface RuntimeLimits {
@@ -45,7 +45,8 @@ function invalid(file: string, field: string, message: string): ProcctlError {
 
 // The YAML parser loads only when an entry is not in the cache yet (see parseEntry).
 const require = createRequire(import.meta.url);
-const CACHE_NAMESPACE = 'registry-v1';
+// A cached entry passed the checks of its day: bump the version whenever the checks change.
+const CACHE_NAMESPACE = 'registry-v2';
 
 /**
  * Parses and checks an entry's text. `expectedSlug` is the directory name it was found under.
@@ -94,12 +95,35 @@ function parseAndCheck(text: string, file: string, expectedSlug?: string): Regis
   if (schemaProblems.length > 0) throw invalid(file, '/inputs_schema', `is not a valid JSON Schema: ${schemaProblems.join('; ')}`);
   const both = (entry.secrets.optional ?? []).filter((n) => entry.secrets.required.includes(n));
   if (both.length > 0) throw invalid(file, '/secrets', `lists ${both.join(', ')} as both required and optional`);
+  checkPassedNames(entry, file);
   const seen = new Set<string>();
   for (const [i, output] of entry.outputs.entries()) {
     if (seen.has(output.path)) throw invalid(file, `/outputs/${i}/path`, `repeats ${JSON.stringify(output.path)}`);
     seen.add(output.path);
   }
   return entry;
+}
+
+/**
+ * The variables a placement passes into a processor's environment. PROCCTL_* names are the
+ * runtime's own settings (its bearer token, pinned digest, address): one passed through from the
+ * caller's environment would replace what procctl set. A name that is both a secret and config
+ * would be handled as a secret in one place and as plain config in another.
+ */
+function checkPassedNames(entry: RegistryEntry, file: string): void {
+  const lists: [string, string[]][] = [
+    ['/secrets/required', entry.secrets.required],
+    ['/secrets/optional', entry.secrets.optional ?? []],
+    ['/config', entry.config ?? []],
+  ];
+  for (const [pointer, names] of lists) {
+    for (const [i, name] of names.entries()) {
+      if (name.startsWith(RESERVED_ENV_PREFIX)) throw invalid(file, `${pointer}/${i}`, `is ${name}: ${RESERVED_ENV_PREFIX}* names are procctl's own runtime settings and are never passed to a processor`);
+    }
+  }
+  const secrets = [...entry.secrets.required, ...(entry.secrets.optional ?? [])];
+  const shared = (entry.config ?? []).filter((n) => secrets.includes(n));
+  if (shared.length > 0) throw invalid(file, '/config', `lists ${shared.join(', ')}, which ${shared.length === 1 ? 'is' : 'are'} also declared as a secret; a name is one or the other`);
 }
 
 export function readEntryFile(file: string, expectedSlug?: string): RegistryEntry {
