@@ -195,14 +195,19 @@ export async function removeContainer(idOrName: string, graceS = 10): Promise<bo
   return true;
 }
 
+/** How long a started container may sit created-but-not-started (another shell mid-start) before it counts as abandoned. */
+const STARTING_GRACE_MS = 10_000;
+
 /**
  * Starts (or finds already running) the container for a processor and mode, waits for /healthz,
- * and checks that it serves the pinned digest.
+ * and checks that it serves the pinned digest. Shells may race: a started container another shell
+ * is creating or starting is waited for and shared, never removed from under it.
  */
 export async function startContainer(options: StartOptions): Promise<ContainerHandle & { reused: boolean }> {
   const { snapshot, mode, scope } = options;
   const env = options.env ?? process.env;
   const progress = options.progress ?? (() => undefined);
+  const healthTimeoutMs = options.healthTimeoutMs ?? 30_000;
   const { reference, digest } = pinnedReference(snapshot);
   if (mode === 'real') requireSecrets(snapshot, secretsPresentIn(snapshot.entry, env));
   const name = scope === 'started' ? startedContainerName(snapshot.slug, mode) : `procctl-${snapshot.slug}-run-${randomBytes(4).toString('hex')}`;
@@ -216,15 +221,13 @@ export async function startContainer(options: StartOptions): Promise<ContainerHa
     mode === 'mock' ? ensureMockNetwork() : Promise.resolve(),
   ]);
   for (const settled of [engineUp, found, pulled, network]) if (settled.status === 'rejected') throw settled.reason;
-  const existing = (found as PromiseFulfilledResult<Dockerode.ContainerInspectInfo | undefined>).value;
-  if (existing?.State.Running && existing.Config.Labels?.[LABEL.digest] === digest) {
-    progress(`${name} is already running`);
-    if (mode === 'mock') await guardHost(warnOf(progress));
-    return { ...handleFrom(existing), reused: true };
-  }
+  let existing = (found as PromiseFulfilledResult<Dockerode.ContainerInspectInfo | undefined>).value;
+  if (existing?.State.Status === 'created') existing = await startedElsewhere(name, STARTING_GRACE_MS);
+  const share = (info: Dockerode.ContainerInspectInfo) => shareStarted(info, { digest, snapshot, mode, progress, healthTimeoutMs });
+  if (existing?.State.Running && existing.Config.Labels?.[LABEL.digest] === digest) return share(existing);
   if (existing) {
     progress(`replacing ${name} (${existing.State.Running ? 'pinned digest changed' : existing.State.Status})`);
-    await removeContainer(name, 5);
+    await removeContainer(existing.Id, 5);
   }
   // The host guard (an iptables process) only has to be in place before `start`: it runs while the
   // container is created.
@@ -241,25 +244,68 @@ export async function startContainer(options: StartOptions): Promise<ContainerHa
       ExposedPorts: { [`${RUNTIME_PORT}/tcp`]: {} },
       HostConfig: hostConfig(snapshot, mode),
     });
+  } catch (err) {
+    await guarded;
+    // Another shell created the same started container a moment ago: share it once it is up.
+    if (statusOf(err) === 409 && scope === 'started') {
+      const other = await startedElsewhere(name, STARTING_GRACE_MS, true);
+      if (other?.Config.Labels?.[LABEL.digest] === digest) return share(other);
+    }
+    throw new ProcctlError('ERR_CONTAINER_EXIT', `cannot create ${name}: ${describeEngineError(err)}`, { exit_code: null, oom_killed: false }, { cause: err });
+  }
+  try {
     await guarded;
     await container.start();
   } catch (err) {
-    await guarded;
-    await removeContainer(name, 0).catch(() => undefined);
+    await removeContainer(container.id, 0).catch(() => undefined);
     throw new ProcctlError('ERR_CONTAINER_EXIT', `cannot start ${name}: ${describeEngineError(err)}`, { exit_code: null, oom_killed: false }, { cause: err });
   }
   const handle = handleFrom((await inspect(container.id)) as Dockerode.ContainerInspectInfo);
   try {
-    const health = await waitHealthy(handle, options.healthTimeoutMs ?? 30_000);
-    if (health.digest !== digest) {
-      throw new ProcctlError('ERR_DIGEST_MISMATCH', `container ${name} reports image ${health.digest ?? 'none'}, but ${snapshot.ref} pins ${digest}`, { expected: digest, actual: health.digest });
-    }
+    await waitPinnedHealthy(handle, digest, snapshot.ref, healthTimeoutMs);
   } catch (err) {
     await removeContainer(container.id, 0).catch(() => undefined);
     throw err;
   }
   progress(`${name} healthy at ${handle.endpoint}`);
   return { ...handle, reused: false };
+}
+
+/**
+ * A started container someone else made: returned once it is healthy and serving the pin, like one
+ * this call started. A failure is reported, not repaired — the container is not this call's to remove.
+ */
+async function shareStarted(info: Dockerode.ContainerInspectInfo, on: { digest: string; snapshot: RegistrySnapshot; mode: Mode; progress: Progress; healthTimeoutMs: number }): Promise<ContainerHandle & { reused: boolean }> {
+  const handle = handleFrom(info);
+  on.progress(`${handle.name} is already running`);
+  if (on.mode === 'mock') await guardHost(warnOf(on.progress));
+  await waitPinnedHealthy(handle, on.digest, on.snapshot.ref, on.healthTimeoutMs);
+  return { ...handle, reused: true };
+}
+
+/**
+ * The container by this name once it has left the `created` state, i.e. once the shell that
+ * created it has started it (or given up). `appearing`: the engine has refused our create over the
+ * name, and the other container may not be visible yet (the engine reserves a name before the
+ * container can be inspected), so absence is waited out too. Undefined if there is none to wait
+ * for; one still created after `graceMs` is returned as it is: its creator is gone, and it may be
+ * replaced.
+ */
+async function startedElsewhere(name: string, graceMs: number, appearing = false): Promise<Dockerode.ContainerInspectInfo | undefined> {
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const info = await inspect(name);
+    const settled = info ? info.State.Status !== 'created' : !appearing;
+    if (settled || Date.now() > deadline) return info;
+    await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_MS));
+  }
+}
+
+async function waitPinnedHealthy(handle: ContainerHandle, digest: string, ref: string, timeoutMs: number): Promise<void> {
+  const health = await waitHealthy(handle, timeoutMs);
+  if (health.digest !== digest) {
+    throw new ProcctlError('ERR_DIGEST_MISMATCH', `container ${handle.name} reports image ${health.digest ?? 'none'}, but ${ref} pins ${digest}`, { expected: digest, actual: health.digest });
+  }
 }
 
 const warnOf = (progress: Progress) => (message: string) => progress(`warning: ${message}`);

@@ -118,6 +118,22 @@ describe('localctl against the real Docker engine', { concurrency: false }, () =
     assert.equal(network.Internal, true);
   });
 
+  it('shares one container between shells that start it at the same moment, each returning once it is healthy', async (t) => {
+    if (!(await needDocker(t))) return;
+    await localctl(['stop', '--ref', 'testing/echo@1', '--grace', '0'], { env: base() });
+    const starts = await Promise.all([1, 2, 3, 4].map(() => localctl(['start', '--ref', 'testing/echo@1', '--json'], { env: base() })));
+    for (const start of starts) assert.equal(start.code, 0, start.stderr);
+    const shown = starts.map((start) => JSON.parse(start.stdout) as { endpoint: string; reused: boolean });
+    assert.equal(new Set(shown.map((s) => s.endpoint)).size, 1, 'one endpoint for all');
+    assert.equal(shown.filter((s) => !s.reused).length, 1, 'exactly one shell started it');
+    const managed = await engine().listContainers({ all: true, filters: { name: [startedContainerName('testing-echo-v1', 'mock')] } });
+    assert.equal(managed.length, 1);
+    assert.equal(managed[0]?.State, 'running');
+    // Healthy when each start returned: a run right away succeeds.
+    const run = await localctl(['run', '--ref', 'testing/echo@1', '--json', '--inputs-json', '{"schema":"v1","params":{"outputs":[{"path":"a.txt","text":"a"}]}}'], { env: base(), cwd });
+    assert.equal(envelopeOf(run).status, 'success', run.stdout);
+  });
+
   it('has no route out of a mock container: not to the internet, not to host services', async (t) => {
     if (!(await needDocker(t))) return;
     const port = provider.url.match(/:(\d+)\//)?.[1];
