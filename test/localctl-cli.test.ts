@@ -32,4 +32,17 @@ describe('localctl without containers', () => {
     assert.equal(result.code, 2);
     assert.match(result.stderr, /stop needs --ref REF or --all/);
   });
+
+  it('refuses bad flags before it asks the engine anything', async () => {
+    const cases: [string[], RegExp][] = [
+      [['logs', '--ref', 'testing/echo@1', '--registry', FIXTURE_REGISTRY, '--tail', 'abc'], /^error ERR_USAGE: --tail abc is not a whole number\n$/],
+      [['logs', '--ref', 'testing/echo@1', '--registry', FIXTURE_REGISTRY, '--tail', '-5'], /^error ERR_USAGE: --tail -5 is not a whole number\n$/],
+      [['stop', '--ref', 'testing/echo@1', '--registry', FIXTURE_REGISTRY, '--grace', 'soon'], /^error ERR_USAGE: --grace soon is not a number of seconds\n$/],
+    ];
+    for (const [args, expected] of cases) {
+      const result = await localctl(args, noEngine);
+      assert.equal(result.code, 2, args.join(' '));
+      assert.match(result.stderr, expected, args.join(' '));
+    }
+  });
 });

@@ -87,20 +87,22 @@ export function registerLocalCommands(parent: Command): void {
 
   parent
     .command('logs')
-    .description("print a started container's logs")
+    .description("print a started container's logs (also after it stopped, until localctl stop removes it)")
     .requiredOption('--ref <ref>', 'processor reference, ns/name@N')
     .addOption(modeOption('which container').default('mock'))
     .option('-f, --follow', 'keep printing until the container stops')
     .option('--tail <lines>', 'only the last N lines')
     .option('--registry <dir>', 'registry directory (env PROCCTL_REGISTRY)')
     .action(async (flags: { ref: string; mode: Mode; follow?: boolean; tail?: string; registry?: string }) => {
-      const snapshot = Registry.fromOptions(flags.registry).snapshot(flags.ref);
-      const { findStarted, notRunningError } = await containers();
-      const { writeLogs } = await import('../docker/logs.js');
-      const handle = await findStarted(snapshot, flags.mode);
-      if (!handle) throw notRunningError(snapshot.ref, flags.mode);
       const tail = flags.tail === undefined ? undefined : Number(flags.tail);
       if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new ProcctlError('ERR_USAGE', `--tail ${flags.tail} is not a whole number`);
+      const snapshot = Registry.fromOptions(flags.registry).snapshot(flags.ref);
+      const { findStartedAnyState, notRunningError } = await containers();
+      const { writeLogs } = await import('../docker/logs.js');
+      // A container that stopped (crashed, OOM-killed) keeps its logs until `localctl stop` removes it.
+      const handle = await findStartedAnyState(snapshot, flags.mode);
+      if (!handle) throw notRunningError(snapshot.ref, flags.mode);
+      if (!handle.running) progress(`${handle.name} is not running; its logs up to when it stopped:`);
       await writeLogs(handle.id, { follow: flags.follow ?? false, ...(tail !== undefined && { tail }) }, process.stdout, process.stderr);
     });
 }

@@ -316,9 +316,15 @@ export function notRunningError(ref: string, mode: Mode): ProcctlError {
 
 /** The running started container for a processor and mode, if any. */
 export async function findStarted(snapshot: RegistrySnapshot, mode: Mode): Promise<ContainerHandle | undefined> {
+  const found = await findStartedAnyState(snapshot, mode);
+  return found?.running ? found : undefined;
+}
+
+/** The started container for a processor and mode whether or not it still runs (a crashed one keeps its logs). */
+export async function findStartedAnyState(snapshot: RegistrySnapshot, mode: Mode): Promise<(ContainerHandle & { running: boolean }) | undefined> {
   await requireEngine();
   const info = await inspect(startedContainerName(snapshot.slug, mode));
-  return info?.State.Running ? handleFrom(info) : undefined;
+  return info && { ...handleFrom(info), running: info.State.Running };
 }
 
 export interface ContainerStatus {

@@ -245,6 +245,11 @@ describe('localctl against the real Docker engine', { concurrency: false }, () =
     assert.equal(envelope.error.code, 'ERR_CONTAINER_EXIT', result.stdout);
     assert.equal(envelope.error.details?.['oom_killed'], true);
     assert.equal(envelope.error.details?.['exit_code'], 137);
+    // The dead container keeps its logs for whoever wants to know why, until stop removes it.
+    const logs = await localctl(['logs', '--ref', 'testing/echo@1'], { env: base() });
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, /"event":"listening"/);
+    assert.match(logs.stderr, /procctl-testing-echo-v1-mock is not running; its logs up to when it stopped:/);
   });
 
   it('reports a container killed mid-run as ERR_CONTAINER_EXIT with its exit code', async (t) => {
