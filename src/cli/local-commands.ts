@@ -97,10 +97,10 @@ export function registerLocalCommands(parent: Command): void {
       const tail = flags.tail === undefined ? undefined : Number(flags.tail);
       if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new ProcctlError('ERR_USAGE', `--tail ${flags.tail} is not a whole number`);
       const snapshot = Registry.fromOptions(flags.registry).snapshot(flags.ref);
-      const { findStartedAnyState, notRunningError } = await containers();
+      const { findStarted, notRunningError } = await containers();
       const { writeLogs } = await import('../docker/logs.js');
       // A container that stopped (crashed, OOM-killed) keeps its logs until `localctl stop` removes it.
-      const handle = await findStartedAnyState(snapshot, flags.mode);
+      const handle = await findStarted(snapshot, flags.mode);
       if (!handle) throw notRunningError(snapshot.ref, flags.mode);
       if (!handle.running) progress(`${handle.name} is not running; its logs up to when it stopped:`);
       await writeLogs(handle.id, { follow: flags.follow ?? false, ...(tail !== undefined && { tail }) }, process.stdout, process.stderr);

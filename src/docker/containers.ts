@@ -125,7 +125,10 @@ export interface ExitFacts {
 
 export async function exitFacts(id: string): Promise<ExitFacts> {
   const info = await inspect(id);
-  if (!info) return { running: false, exitCode: null, oomKilled: false };
+  return info ? factsOf(info) : { running: false, exitCode: null, oomKilled: false };
+}
+
+function factsOf(info: Dockerode.ContainerInspectInfo): ExitFacts {
   return { running: info.State.Running, exitCode: info.State.Running ? null : info.State.ExitCode, oomKilled: info.State.OOMKilled };
 }
 
@@ -310,21 +313,19 @@ async function waitPinnedHealthy(handle: ContainerHandle, digest: string, ref: s
 
 const warnOf = (progress: Progress) => (message: string) => progress(`warning: ${message}`);
 
-export function notRunningError(ref: string, mode: Mode): ProcctlError {
-  return new ProcctlError('ERR_CONTAINER_NOT_RUNNING', `no started ${mode} container for ${ref}; start one with: localctl start --ref ${ref}${mode === 'real' ? ' --mode real' : ''}`, { ref, mode });
-}
-
-/** The running started container for a processor and mode, if any. */
-export async function findStarted(snapshot: RegistrySnapshot, mode: Mode): Promise<ContainerHandle | undefined> {
-  const found = await findStartedAnyState(snapshot, mode);
-  return found?.running ? found : undefined;
+/** No started container to run in; `stopped` when there is one, but it died (its logs say why). */
+export function notRunningError(ref: string, mode: Mode, stopped?: ExitFacts): ProcctlError {
+  const start = `localctl start --ref ${ref}${mode === 'real' ? ' --mode real' : ''}`;
+  if (!stopped) return new ProcctlError('ERR_CONTAINER_NOT_RUNNING', `no started ${mode} container for ${ref}; start one with: ${start}`, { ref, mode });
+  const how = stopped.oomKilled ? 'was killed for running out of memory (OOM)' : `exited with code ${stopped.exitCode}`;
+  return new ProcctlError('ERR_CONTAINER_NOT_RUNNING', `the started ${mode} container for ${ref} ${how}; see why with: localctl logs --ref ${ref}${mode === 'real' ? ' --mode real' : ''}; start it again with: ${start}`, { ref, mode, exit_code: stopped.exitCode, oom_killed: stopped.oomKilled });
 }
 
 /** The started container for a processor and mode whether or not it still runs (a crashed one keeps its logs). */
-export async function findStartedAnyState(snapshot: RegistrySnapshot, mode: Mode): Promise<(ContainerHandle & { running: boolean }) | undefined> {
+export async function findStarted(snapshot: RegistrySnapshot, mode: Mode): Promise<(ContainerHandle & ExitFacts) | undefined> {
   await requireEngine();
   const info = await inspect(startedContainerName(snapshot.slug, mode));
-  return info && { ...handleFrom(info), running: info.State.Running };
+  return info && { ...handleFrom(info), ...factsOf(info) };
 }
 
 export interface ContainerStatus {

@@ -250,6 +250,13 @@ describe('localctl against the real Docker engine', { concurrency: false }, () =
     assert.equal(logs.code, 0, logs.stderr);
     assert.match(logs.stdout, /"event":"listening"/);
     assert.match(logs.stderr, /procctl-testing-echo-v1-mock is not running; its logs up to when it stopped:/);
+    // And the next run says what happened to it, not just that nothing runs.
+    const next = await localctl(['run', '--ref', 'testing/echo@1', '--json', '--inputs-json', '{"schema":"v1","params":{}}'], { env: base(), cwd });
+    assert.equal(next.code, 7);
+    const error = (envelopeOf(next) as ErrorEnvelope).error;
+    assert.equal(error.code, 'ERR_CONTAINER_NOT_RUNNING');
+    assert.match(error.message, /the started mock container for testing\/echo@1 was killed for running out of memory \(OOM\); see why with: localctl logs --ref testing\/echo@1; start it again with: localctl start --ref testing\/echo@1$/);
+    assert.deepEqual(error.details, { ref: 'testing/echo@1', mode: 'mock', exit_code: 137, oom_killed: true });
   });
 
   it('reports a container killed mid-run as ERR_CONTAINER_EXIT with its exit code', async (t) => {

@@ -65,7 +65,9 @@ export class ContainerAdapter implements Adapter {
       // The same checks the runtime makes, before any container is touched.
       preflight(args.registrySnapshot, inputs, args.secretsPresent);
       const { digest } = pinnedReference(args.registrySnapshot);
-      handle = await findStarted(args.registrySnapshot, inputs.mode);
+      const started = await findStarted(args.registrySnapshot, inputs.mode);
+      if (started && !started.running && this.deps.policy === 'started') throw notRunningError(args.processorRef, inputs.mode, started);
+      handle = started?.running ? started : undefined;
       if (handle && handle.digest !== digest) {
         throw new ProcctlError('ERR_DIGEST_MISMATCH', `container ${handle.name} runs ${handle.digest}, but ${args.processorRef} now pins ${digest}; restart it with localctl start --ref ${args.processorRef}`, { expected: digest, actual: handle.digest });
       }
