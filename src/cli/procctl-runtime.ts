@@ -5,7 +5,7 @@
  */
 import { ERROR_CODES, ProcctlError, toProcctlError } from '../contracts/errors.js';
 import { SUBPROTOCOL } from '../protocol/constants.js';
-import { RUNTIME_USAGE, runtimeOptionsFromEnv, TOKEN_VARIABLE } from '../runtime/config.js';
+import { RUNTIME_USAGE, runtimeOptionsFromEnv, TOKEN_VARIABLE, unknownSettings } from '../runtime/config.js';
 import { RuntimeServer } from '../runtime/server.js';
 
 function fail(err: unknown): never {
@@ -24,6 +24,7 @@ if (args.length > 0) {
 let server: RuntimeServer;
 try {
   const options = runtimeOptionsFromEnv(process.env);
+  for (const name of unknownSettings(process.env)) process.stderr.write(`procctl-runtime: warning: ${name} is not a setting of this runtime and is ignored (see procctl-runtime --help)\n`);
   // The token now lives only in memory: neither handlers nor their children can read it.
   delete process.env[TOKEN_VARIABLE];
   server = await RuntimeServer.start(options).catch((err: NodeJS.ErrnoException) => {

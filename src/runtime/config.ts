@@ -64,6 +64,19 @@ export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv): RuntimeServerOpti
   return options;
 }
 
+const KNOWN_SETTINGS = new Set<string>([TOKEN_VARIABLE, 'PROCCTL_RUNTIME_HOST', 'PROCCTL_RUNTIME_PORT', 'PROCCTL_RUNTIME_LOG_RUNS', ...Object.keys(TUNING)]);
+
+/**
+ * `PROCCTL_RUNTIME_*` variables this runtime does not know: most likely typos, which would
+ * otherwise do nothing without a word. Warned about, not refused, so a newer control plane may
+ * set a variable an older image does not know yet.
+ */
+export function unknownSettings(env: NodeJS.ProcessEnv): string[] {
+  return Object.keys(env)
+    .filter((name) => name.startsWith('PROCCTL_RUNTIME_') && !KNOWN_SETTINGS.has(name))
+    .sort();
+}
+
 export const RUNTIME_USAGE = `Usage: procctl-runtime
 
 The procctl processor runtime: GET /healthz and the procctl.run.v1 WebSocket endpoint /run.

@@ -24,6 +24,10 @@ describe('procctl-runtime, the process', () => {
     const logRuns = await runCli([], { bin: RUNTIME_BIN, env: cleanEnv({ PROCCTL_RUNTIME_TOKEN: 't', PROCCTL_RUNTIME_LOG_RUNS: 'yes' }) });
     assert.equal(logRuns.code, 2);
     assert.match(logRuns.stderr, /error ERR_USAGE: PROCCTL_RUNTIME_LOG_RUNS="yes" is not 1, 0, true or false/);
+    const typo = await startRuntimeProcess({ env: cleanEnv(), settings: { PROCCTL_RUNTIME_MAX_QUEUE: '3', PROCCTL_RUNTIME_QUEUE: '3' } });
+    await typo.stop();
+    assert.match(typo.stderr(), /procctl-runtime: warning: PROCCTL_RUNTIME_MAX_QUEUE is not a setting of this runtime and is ignored/);
+    assert.doesNotMatch(typo.stderr(), /PROCCTL_RUNTIME_QUEUE /, 'a known setting is not warned about');
     const help = await runCli(['--help'], { bin: RUNTIME_BIN, env: cleanEnv() });
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^Usage: procctl-runtime/);
