@@ -53,14 +53,17 @@ export function pinnedReference(snapshot: RegistrySnapshot): { reference: string
   return { reference: `${snapshot.entry.image.repository}@${digest}`, digest };
 }
 
-function envFor(snapshot: RegistrySnapshot, mode: Mode, env: NodeJS.ProcessEnv, token: string, digest: string): string[] {
-  const vars = [`${TOKEN_ENV}=${token}`, `PROCCTL_IMAGE_DIGEST=${digest}`];
-  if (mode === 'real') {
-    // Declared secrets only, and only in real mode: a mock container never holds a credential.
-    for (const name of secretsPresentIn(snapshot.entry, env)) vars.push(`${name}=${env[name] as string}`);
-    for (const name of snapshot.entry.config ?? []) if (env[name] !== undefined) vars.push(`${name}=${env[name] as string}`);
-  }
-  return vars;
+/** The declared secrets and config a container gets from this environment: real mode only, so a mock container never holds a credential. */
+function passedThrough(snapshot: RegistrySnapshot, mode: Mode, env: NodeJS.ProcessEnv): Map<string, string> {
+  const passed = new Map<string, string>();
+  if (mode === 'mock') return passed;
+  for (const name of secretsPresentIn(snapshot.entry, env)) passed.set(name, env[name] as string);
+  for (const name of snapshot.entry.config ?? []) if (env[name] !== undefined) passed.set(name, env[name]);
+  return passed;
+}
+
+function envFor(token: string, digest: string, passed: Map<string, string>): string[] {
+  return [`${TOKEN_ENV}=${token}`, `PROCCTL_IMAGE_DIGEST=${digest}`, ...[...passed].map(([name, value]) => `${name}=${value}`)];
 }
 
 function hostConfig(snapshot: RegistrySnapshot, mode: Mode): Dockerode.HostConfig {
@@ -227,23 +230,25 @@ export async function startContainer(options: StartOptions): Promise<ContainerHa
   let existing = (found as PromiseFulfilledResult<Dockerode.ContainerInspectInfo | undefined>).value;
   if (existing?.State.Status === 'created') existing = await startedElsewhere(name, STARTING_GRACE_MS);
   const share = (info: Dockerode.ContainerInspectInfo) => shareStarted(info, { digest, snapshot, mode, progress, healthTimeoutMs });
-  if (existing?.State.Running && existing.Config.Labels?.[LABEL.digest] === digest) return share(existing);
+  const stale = existing && staleness(existing, digest, snapshot, mode, env);
+  if (existing && !stale) return share(existing);
   if (existing) {
-    progress(`replacing ${name} (${existing.State.Running ? 'pinned digest changed' : existing.State.Status})`);
+    progress(`replacing ${name} (${stale})`);
     await removeContainer(existing.Id, 5);
   }
   // The host guard (an iptables process) only has to be in place before `start`: it runs while the
   // container is created.
   const guarded = mode === 'mock' ? guardHost(warnOf(progress)) : undefined;
   const token = randomBytes(32).toString('base64url');
+  const passed = passedThrough(snapshot, mode, env);
   progress(`creating ${name} (${mode}${mode === 'mock' ? ', no network, no secrets' : ''})`);
   let container: Dockerode.Container;
   try {
     container = await engine().createContainer({
       name,
       Image: reference,
-      Env: envFor(snapshot, mode, env, token, digest),
-      Labels: containerLabels(snapshot.ref, snapshot.slug, mode, digest, scope),
+      Env: envFor(token, digest, passed),
+      Labels: containerLabels(snapshot.ref, snapshot.slug, mode, digest, scope, [...passed.keys()]),
       ExposedPorts: { [`${RUNTIME_PORT}/tcp`]: {} },
       HostConfig: hostConfig(snapshot, mode),
     });
@@ -272,6 +277,23 @@ export async function startContainer(options: StartOptions): Promise<ContainerHa
   }
   progress(`${name} healthy at ${handle.endpoint}`);
   return { ...handle, reused: false };
+}
+
+/**
+ * Why a started container cannot serve this start as it is, or undefined if it can: it stopped, it
+ * runs another image, or (real mode) it holds other values of the declared secrets and config than
+ * this environment has — a changed key takes effect on the next start. Names only, never values.
+ */
+function staleness(info: Dockerode.ContainerInspectInfo, digest: string, snapshot: RegistrySnapshot, mode: Mode, env: NodeJS.ProcessEnv): string | undefined {
+  if (!info.State.Running) return info.State.Status;
+  if (info.Config.Labels?.[LABEL.digest] !== digest) return 'pinned digest changed';
+  if (mode === 'mock') return undefined;
+  // What was passed in is named by the label: a name the image itself sets is not mistaken for one.
+  const passed = (info.Config.Labels?.[LABEL.passed] ?? '').split(',').filter(Boolean);
+  const held = new Map((info.Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  const wanted = passedThrough(snapshot, mode, env);
+  const changed = [...new Set([...passed, ...wanted.keys()])].filter((name) => !passed.includes(name) || held.get(name) !== wanted.get(name)).sort();
+  return changed.length > 0 ? `${changed.join(', ')} changed in this environment` : undefined;
 }
 
 /**

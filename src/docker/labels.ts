@@ -11,12 +11,14 @@ export const LABEL = {
   mode: 'procctl.mode',
   digest: 'procctl.digest',
   scope: 'procctl.scope',
+  /** The names (never the values) of the secrets and config passed in, comma-separated. */
+  passed: 'procctl.passed',
 } as const;
 
 export type Scope = 'started' | 'ephemeral';
 
-export function containerLabels(ref: string, slug: string, mode: Mode, digest: string, scope: Scope): Record<string, string> {
-  return { [LABEL.managed]: '1', [LABEL.ref]: ref, [LABEL.slug]: slug, [LABEL.mode]: mode, [LABEL.digest]: digest, [LABEL.scope]: scope };
+export function containerLabels(ref: string, slug: string, mode: Mode, digest: string, scope: Scope, passed: string[]): Record<string, string> {
+  return { [LABEL.managed]: '1', [LABEL.ref]: ref, [LABEL.slug]: slug, [LABEL.mode]: mode, [LABEL.digest]: digest, [LABEL.scope]: scope, [LABEL.passed]: [...passed].sort().join(',') };
 }
 
 /** Started containers have a stable name, so a second `start` finds the first. */

@@ -289,6 +289,28 @@ describe('localctl against the real Docker engine', { concurrency: false }, () =
     assert.equal(error.details?.['exit_code'], 137);
   });
 
+  it('replaces a started real container whose secrets changed in this environment, naming them, never their values', async (t) => {
+    if (!(await needDocker(t))) return;
+    const start = (extra: NodeJS.ProcessEnv) => localctl(['start', '--ref', 'testing/echo@1', '--mode', 'real', '--json'], { env: base(extra) });
+    const reused = (result: CliResult) => {
+      assert.equal(result.code, 0, result.stderr);
+      return (JSON.parse(result.stdout) as { reused: boolean }).reused;
+    };
+    await localctl(['stop', '--ref', 'testing/echo@1', '--mode', 'real', '--grace', '0'], { env: base() });
+    assert.equal(reused(await start({ ECHO_TOKEN: 'first-canary-7f3a' })), false);
+    assert.equal(reused(await start({ ECHO_TOKEN: 'first-canary-7f3a' })), true);
+    const rotated = await start({ ECHO_TOKEN: 'second-canary-9c1e' });
+    assert.equal(reused(rotated), false);
+    assert.match(rotated.stderr, /replacing procctl-testing-echo-v1-real \(ECHO_TOKEN changed in this environment\)/);
+    const added = await start({ ECHO_TOKEN: 'second-canary-9c1e', ECHO_EXTRA: 'extra-canary-4b2d' });
+    assert.equal(reused(added), false);
+    assert.match(added.stderr, /\(ECHO_EXTRA changed in this environment\)/);
+    for (const result of [rotated, added]) assert.doesNotMatch(result.stdout + result.stderr, /canary/);
+    const info = await engine().getContainer(startedContainerName('testing-echo-v1', 'real')).inspect();
+    assert.equal(info.Config.Labels?.['procctl.passed'], 'ECHO_EXTRA,ECHO_TOKEN');
+    await localctl(['stop', '--ref', 'testing/echo@1', '--mode', 'real', '--grace', '0'], { env: base() });
+  });
+
   it('reports a container that dies while starting as ERR_CONTAINER_EXIT with its exit code and last words, and removes it', async (t) => {
     if (!(await needDocker(t))) return;
     await localctl(['stop', '--ref', 'testing/echo@1', '--mode', 'real', '--grace', '1'], { env: base() });
