@@ -13,6 +13,7 @@ import { planOutputs, type OutputPlan, type ProducedOutput } from '../artifacts/
 import type { RegistrySnapshot } from '../registry/registry.js';
 import type { LogLevel, ProcessorContext, ProcessorDefinition, ProcessorEvent } from '../sdk/index.js';
 import { secretRedactor } from './redact.js';
+import { requireSecrets } from '../api/secrets.js';
 
 export interface HandlerRun {
   definition: ProcessorDefinition;
@@ -33,14 +34,6 @@ export interface HandlerRun {
    * at once, but a handler that ignores `ctx.signal` keeps running; this is how a placement knows.
    */
   onHandlerStarted?: (running: Promise<void>) => void;
-}
-
-/** Real mode needs every required secret present; the error lists the missing names, never values. */
-export function requireSecrets(snapshot: RegistrySnapshot, secretsPresent: readonly string[]): void {
-  const missing = snapshot.entry.secrets.required.filter((name) => !secretsPresent.includes(name));
-  if (missing.length > 0) {
-    throw new ProcctlError('ERR_MISSING_SECRET', `${snapshot.ref} in real mode needs secret(s) ${missing.join(', ')}; set them in the environment (values are never logged)`, { missing });
-  }
 }
 
 /** Checks that need no handler: params against the schema, secrets by name. */
