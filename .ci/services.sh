@@ -38,6 +38,7 @@ missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
 command -v docker-registry >/dev/null || missing+=(docker-registry)
 command -v curl >/dev/null || missing+=(curl)   # used for the readiness probes below
+/usr/bin/python3 -c 'import websockets' 2>/dev/null || missing+=(python3-websockets)   # test/protocol/python-runtime.test.ts
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   $SUDO apt-get update -q
