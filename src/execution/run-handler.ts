@@ -58,6 +58,8 @@ export async function runHandler(run: HandlerRun): Promise<OutputPlan> {
   const timeoutS = effectiveTimeoutS(run.snapshot, run.timeoutS);
   let settle!: (err: ProcctlError) => void;
   const stopped = new Promise<never>((_, reject) => (settle = reject));
+  // Raced against the handler below; a run stopped before its handler starts never races it.
+  stopped.catch(() => undefined);
   // Why the run stopped early, if it did. The handler's AbortController is made only when the
   // handler asks for ctx.signal: most mock handlers never do, and a long-lived runtime makes one
   // per invoke otherwise.
@@ -116,6 +118,8 @@ export async function runHandler(run: HandlerRun): Promise<OutputPlan> {
 
   const handler = run.inputs.mode === 'real' ? run.definition.real : run.definition.mock;
   try {
+    // Cancelled before it could begin (while queued for a slot, say): the handler never starts.
+    if (stopReason) throw stopReason;
     // The async wrapper turns a synchronous throw or a non-promise return into a settled promise.
     const running = (async () => handler(ctx))();
     run.onHandlerStarted?.(running);

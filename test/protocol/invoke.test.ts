@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { canonicalJson, contentId, InProcessAdapter, MemoryArtifactStore, runtimeHealth, type ErrorEnvelope, type ProcessorEvent, type SuccessEnvelope } from '../../src/index.js';
@@ -110,19 +110,22 @@ describe('invokes over the protocol', () => {
     assert.equal(canonicalJson(envelope), canonicalJson(inProcess));
   });
 
-  it('cancels a queued run without disturbing the runs ahead of it', async () => {
-    const release = join(tempDir(), 'release');
+  it('cancels a queued run without disturbing the runs ahead of it, and never starts its handler', async () => {
+    const dir = tempDir();
+    const release = join(dir, 'release');
+    const heartbeat = join(dir, 'queued-heartbeat');
     const ahead = [rt.client.invoke(wait({ wait_for_file: release })), rt.client.invoke(wait({ wait_for_file: release }))];
     await until(() => rt.server.stats().running === 2, 'two runs (the concurrency of testing/wait@1)');
     const controller = new AbortController();
-    const queued = rt.client.invoke(wait({ outputs: [{ path: 'never.txt', text: 'x' }] }, 'queued-1'), { signal: controller.signal });
+    const queued = rt.client.invoke(wait({ heartbeat_file: heartbeat }, 'queued-1'), { signal: controller.signal });
     await until(() => rt.server.stats().queued === 1, 'the third run to queue');
     controller.abort();
     assert.equal(((await queued) as ErrorEnvelope).error.code, 'ERR_CANCELLED');
     assert.equal(rt.server.stats().running, 2);
     writeFileSync(release, '');
     for (const envelope of await Promise.all(ahead)) assert.equal(envelope.status, 'success');
-    assert.equal(await rt.store.has('executions/queued-1/outputs/never.txt'), false);
+    // A started handler writes its first line at once, even when its signal is already aborted.
+    assert.equal(existsSync(heartbeat), false, 'the cancelled run\'s handler never started');
   });
 
   it('stops the run of a client that vanishes mid-run', async () => {
