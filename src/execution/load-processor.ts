@@ -25,7 +25,9 @@ export function loadProcessor(slug: string, registryDir?: string): Promise<Proce
   const file = found.get(lookup) ?? handlerFile(slug, registryDir);
   if (file) found.set(lookup, file);
   if (!file) {
-    return Promise.reject(new ProcctlError('ERR_PROCESSOR_NOT_FOUND', `processor ${slug} has a registry entry but no handler.js${registryDir ? ` in ${join(registryDir, slug)}` : ''} and is not built in`, { slug }));
+    // No folder path in the message: it lands in the envelope, whose bytes must not depend on
+    // where a placement keeps its registry.
+    return Promise.reject(new ProcctlError('ERR_PROCESSOR_NOT_FOUND', `processor ${slug} has a registry entry but no ${slug}/handler.js beside it and is not built in`, { slug }));
   }
   let loading = cache.get(file);
   if (!loading) {

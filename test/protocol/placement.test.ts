@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -9,6 +9,7 @@ import {
   FsArtifactStore,
   InProcessAdapter,
   MemoryArtifactStore,
+  Registry,
   RuntimeAdapter,
   startRuntimeProcess,
   type Adapter,
@@ -96,6 +97,35 @@ describe('one runtime process against the in-process placement, case by case', (
       assert.equal(viaRuntime, inProcess);
     });
   }
+
+  it('ERR_PROCESSOR_NOT_FOUND: the same bytes whatever folder each placement keeps its registry in', async () => {
+    // Two registry folders, each with an entry that has no handler; the envelope must not name either.
+    const folders = [tempDir(), tempDir()];
+    const echoYaml = readFileSync(join(testRegistry(), 'testing-echo-v1', 'registry.yaml'), 'utf8');
+    for (const dir of folders) {
+      mkdirSync(join(dir, 'testing-bare-v1'));
+      writeFileSync(join(dir, 'testing-bare-v1', 'registry.yaml'), echoYaml.replace('ref: testing/echo@1', 'ref: testing/bare@1'));
+    }
+    const args: InvokeArgs = {
+      processorRef: 'testing/bare@1',
+      inputsJson: { schema: 'v1', mode: 'mock', params: {} },
+      writePrefix: 'executions/{execution_id}/',
+      executionId: 'x-9',
+      registrySnapshot: new Registry(folders[0]).snapshot('testing/bare@1'),
+      secretsPresent: [],
+      adapterOpts: {},
+    };
+    const elsewhere = await startRuntimeProcess({ env: env(), registryDir: folders[0] as string });
+    try {
+      const viaRuntime = canonicalJson(await new RuntimeAdapter({ url: elsewhere.url, token: elsewhere.token, store: new MemoryArtifactStore() }).invoke(args));
+      const inProcess = canonicalJson(await new InProcessAdapter({ store: new MemoryArtifactStore(), registryDir: folders[1] as string, env: env() }).invoke(args));
+      assert.match(viaRuntime, /"code":"ERR_PROCESSOR_NOT_FOUND"/);
+      assert.equal(viaRuntime, inProcess);
+      for (const dir of folders) assert.ok(!viaRuntime.includes(dir), 'no registry folder in the envelope');
+    } finally {
+      await elsewhere.stop();
+    }
+  });
 
   it('real llm/litellm@1 against a loopback provider', async () => {
     const args = { ...invocation('llm/litellm@1', { messages: [{ role: 'user', content: 'Hi' }] }, { executionId: 'real-1', mode: 'real', secretsPresent: ['OPENAI_API_KEY'] }), adapterOpts: {} };
