@@ -51,9 +51,17 @@ describe('localctl against the real Docker engine', { concurrency: false }, () =
   let cwd: string;
   const base = (extra: NodeJS.ProcessEnv = {}) => cleanEnv({ PROCCTL_REGISTRY: registry, ...extra });
 
+  /** The started containers these tests use, in both modes, whoever started them. */
+  const stopOurs = async () => {
+    await localctl(['stop', '--ref', 'llm/litellm@1', '--grace', '1'], { env: base() });
+    await localctl(['stop', '--ref', 'testing/echo@1', '--grace', '1'], { env: base() });
+  };
+
   before(async () => {
     if (!(await dockerAnswers())) return;
     registry = await pinnedRegistry();
+    // Left over from a developer's own `localctl start`, they would serve another pin.
+    await stopOurs();
     // Bound to all interfaces: containers reach the host through the bridge, not loopback.
     provider = await startOpenAiServer('0.0.0.0');
     cwd = tempDir();
@@ -61,8 +69,7 @@ describe('localctl against the real Docker engine', { concurrency: false }, () =
 
   after(async () => {
     if (!(await dockerAnswers())) return;
-    await localctl(['stop', '--ref', 'llm/litellm@1', '--grace', '1'], { env: base() });
-    await localctl(['stop', '--ref', 'testing/echo@1', '--grace', '1'], { env: base() });
+    await stopOurs();
     await provider?.close();
   });
 
