@@ -155,14 +155,15 @@ export async function containerExitError(handle: Pick<ContainerHandle, 'id' | 'n
   return new ProcctlError('ERR_CONTAINER_EXIT', `container ${handle.name} ${why}${tail ? `; last output: ${tail.split('\n').slice(-3).join(' | ')}` : ''}`, { exit_code: facts.exitCode, oom_killed: facts.oomKilled }, { retryable: !facts.oomKilled });
 }
 
+/** How often a starting container's /healthz is tried, and how often the engine is asked whether it died. */
+export const HEALTH_POLL_MS = 5;
+const EXIT_CHECK_MS = 100;
+
 /**
  * Polls /healthz until it answers. Start-to-healthy is measured, so the interval is short (a
  * refused connection to a container not yet listening costs well under a millisecond) and the
  * engine is asked whether the container died only every EXIT_CHECK_MS, not on every poll.
  */
-export const HEALTH_POLL_MS = 5;
-const EXIT_CHECK_MS = 100;
-
 async function waitHealthy(handle: ContainerHandle, timeoutMs: number): Promise<{ digest: string | null }> {
   const deadline = Date.now() + timeoutMs;
   for (let nextExitCheck = Date.now() + EXIT_CHECK_MS; ; ) {
