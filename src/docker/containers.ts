@@ -11,7 +11,7 @@ import type { Mode } from '../contracts/inputs.js';
 import { hostPlatform } from '../contracts/platform.js';
 import { pinnedDigest, type RegistrySnapshot } from '../registry/registry.js';
 import { requireSecrets, secretsPresentIn } from '../api/secrets.js';
-import { describeEngineError, engine, requireEngine, statusOf } from './engine.js';
+import { describeEngineError, engine, engineUnavailable, isUnreachable, requireEngine, statusOf } from './engine.js';
 import { pullByDigest, RUNTIME_PORT, type Progress } from './images.js';
 import { containerLabels, LABEL, startedContainerName, type Scope } from './labels.js';
 import { writeLogs } from './logs.js';
@@ -103,6 +103,7 @@ async function inspect(idOrName: string): Promise<Dockerode.ContainerInspectInfo
     return await engine().getContainer(idOrName).inspect();
   } catch (err) {
     if (statusOf(err) === 404) return undefined;
+    if (isUnreachable(err)) throw engineUnavailable(err);
     throw new ProcctlError('ERR_DOCKER_UNAVAILABLE', `cannot inspect container ${idOrName}: ${describeEngineError(err)}`, undefined, { cause: err });
   }
 }
@@ -345,7 +346,7 @@ export function notRunningError(ref: string, mode: Mode, stopped?: ExitFacts): P
 
 /** The started container for a processor and mode whether or not it still runs (a crashed one keeps its logs). */
 export async function findStarted(snapshot: RegistrySnapshot, mode: Mode): Promise<(ContainerHandle & ExitFacts) | undefined> {
-  await requireEngine();
+  // No ping first: an engine that does not answer fails the inspect with the same error, a round trip sooner.
   const info = await inspect(startedContainerName(snapshot.slug, mode));
   return info && { ...handleFrom(info), ...factsOf(info) };
 }

@@ -33,9 +33,18 @@ export async function requireEngine(): Promise<Dockerode> {
   try {
     await docker.ping();
   } catch (err) {
-    throw new ProcctlError('ERR_DOCKER_UNAVAILABLE', `no Docker engine answers (${describeEngineError(err)}); start dockerd (bash .ci/services.sh does) or set DOCKER_HOST`, undefined, { cause: err });
+    throw engineUnavailable(err);
   }
   return docker;
+}
+
+/** Whether an engine call failed for want of an engine (no socket, refused…), not with an API answer. */
+export function isUnreachable(err: unknown): boolean {
+  return statusOf(err) === undefined;
+}
+
+export function engineUnavailable(err: unknown): ProcctlError {
+  return new ProcctlError('ERR_DOCKER_UNAVAILABLE', `no Docker engine answers (${describeEngineError(err)}); start dockerd (bash .ci/services.sh does) or set DOCKER_HOST`, undefined, { cause: err });
 }
 
 export function describeEngineError(err: unknown): string {
