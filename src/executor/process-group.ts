@@ -2,6 +2,7 @@
 // (detached), so kill(-pgid) reaches every process it started unless one of them moved to a
 // new session on purpose.
 import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /** Send `signal` to the whole group; false when the group no longer exists. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
@@ -44,7 +45,6 @@ export function groupAlive(pgid: number): boolean {
   return false;
 }
 
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Stop the group: SIGTERM, then SIGKILL to whatever is still alive after `graceMs`. Resolves once

@@ -6,6 +6,7 @@
 // answer; without one, a container that exited without ever printing the start marker is still
 // `dispatch_failed`, and everything else (engine gone mid-run, container killed after starting)
 // is `dispatch_uncertain`, which is never retried automatically.
+import { setTimeout as delay } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { ENGINE_API_VERSION, engine, engineAt } from '../../docker/engine.js';
 import { DEFAULT_EXECUTOR_IMAGE, type ExecutionResult, type ExecutorPayload } from '../contract.js';
@@ -70,7 +71,6 @@ async function pullImage(docker: Docker, image: string): Promise<void> {
   });
 }
 
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The container's exit status, or the error that kept us from learning it. docker-modem never
