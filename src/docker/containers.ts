@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 import { ProcctlError } from '../contracts/errors.js';
 import type { Mode } from '../contracts/inputs.js';
@@ -145,7 +146,7 @@ export async function settledExitFacts(id: string, withinMs = 3000): Promise<Exi
   for (;;) {
     const facts = await exitFacts(id);
     if (!facts.running || Date.now() > deadline) return facts;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await delay(50);
   }
 }
 
@@ -181,7 +182,7 @@ async function waitHealthy(handle: ContainerHandle, timeoutMs: number): Promise<
       nextExitCheck = Date.now() + EXIT_CHECK_MS;
     }
     if (timedOut) throw new ProcctlError('ERR_CONTAINER_EXIT', `container ${handle.name} did not answer ${handle.endpoint}/healthz within ${timeoutMs} ms`, { exit_code: null, oom_killed: false });
-    await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_MS));
+    await delay(HEALTH_POLL_MS);
   }
 }
 
@@ -323,7 +324,7 @@ async function startedElsewhere(name: string, graceMs: number, appearing = false
     const info = await inspect(name);
     const settled = info ? info.State.Status !== 'created' : !appearing;
     if (settled || Date.now() > deadline) return info;
-    await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_MS));
+    await delay(HEALTH_POLL_MS);
   }
 }
 
@@ -338,10 +339,10 @@ const warnOf = (progress: Progress) => (message: string) => progress(`warning: $
 
 /** No started container to run in; `stopped` when there is one, but it died (its logs say why). */
 export function notRunningError(ref: string, mode: Mode, stopped?: ExitFacts): ProcctlError {
-  const start = `localctl start --ref ${ref}${mode === 'real' ? ' --mode real' : ''}`;
-  if (!stopped) return new ProcctlError('ERR_CONTAINER_NOT_RUNNING', `no started ${mode} container for ${ref}; start one with: ${start}`, { ref, mode });
+  const which = `--ref ${ref}${mode === 'real' ? ' --mode real' : ''}`;
+  if (!stopped) return new ProcctlError('ERR_CONTAINER_NOT_RUNNING', `no started ${mode} container for ${ref}; start one with: localctl start ${which}`, { ref, mode });
   const how = stopped.oomKilled ? 'was killed for running out of memory (OOM)' : `exited with code ${stopped.exitCode}`;
-  return new ProcctlError('ERR_CONTAINER_NOT_RUNNING', `the started ${mode} container for ${ref} ${how}; see why with: localctl logs --ref ${ref}${mode === 'real' ? ' --mode real' : ''}; start it again with: ${start}`, { ref, mode, exit_code: stopped.exitCode, oom_killed: stopped.oomKilled });
+  return new ProcctlError('ERR_CONTAINER_NOT_RUNNING', `the started ${mode} container for ${ref} ${how}; see why with: localctl logs ${which}; start it again with: localctl start ${which}`, { ref, mode, exit_code: stopped.exitCode, oom_killed: stopped.oomKilled });
 }
 
 /** The started container for a processor and mode whether or not it still runs (a crashed one keeps its logs). */
