@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { canonicalBytes } from '../contracts/canonical-json.js';
 import type { Envelope } from '../contracts/envelope.js';
-import { resolveMode, type InputsV1, type Mode } from '../contracts/inputs.js';
+import { checkInputs, resolveMode, type InputsV1, type Mode } from '../contracts/inputs.js';
 import { applyAttachments, type AttachSpec } from '../artifacts/attachments.js';
 import { DEFAULT_WRITE_PREFIX, resolveWritePrefix } from '../artifacts/paths.js';
 import type { ArtifactStore } from '../artifacts/store.js';
@@ -49,7 +49,16 @@ export async function run(options: RunOptions): Promise<RunResult> {
   let mode: Mode = options.inputs.mode ?? options.mode ?? 'mock';
   let secretsPresent: string[] = [];
   let envelope: Envelope;
+  // Inputs that are not I-JSON or not inputs v1 are refused once, here, before anything is stored
+  // (no attachment copy, no envelope on record), with the same envelope whatever the placement.
+  let refused = false;
   try {
+    try {
+      checkInputs(options.inputs, 'inputs');
+    } catch (err) {
+      refused = true;
+      throw err;
+    }
     snapshot = registry.snapshot(options.ref);
     const inputs = resolveMode(options.inputs, options.mode);
     mode = inputs.mode;
@@ -78,7 +87,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     registry_entry_cid: snapshot?.entry_cid ?? null,
   };
   // A store that just failed would only fail (or time out) again: the envelope already says so.
-  if (envelope.status === 'success' || envelope.error.code !== 'ERR_ARTIFACT_STORE') await recordRun(options.store, writePrefix, executionId, envelope, receipt);
+  if (!refused && (envelope.status === 'success' || envelope.error.code !== 'ERR_ARTIFACT_STORE')) await recordRun(options.store, writePrefix, executionId, envelope, receipt);
   return { envelope, receipt };
 }
 

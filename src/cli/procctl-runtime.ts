@@ -37,6 +37,12 @@ try {
 const { host, port } = server.address;
 process.stdout.write(`${JSON.stringify({ event: 'listening', host, port, protocol: SUBPROTOCOL, pid: process.pid })}\n`);
 
+// A shared runtime serves other people's runs: a stray throw from one handler's timer or promise
+// must not end it for everyone. Each run's own failures are its envelope; this is the net under
+// that, which says what happened and keeps serving.
+process.on('uncaughtException', (err) => process.stderr.write(`procctl-runtime: uncaught exception, kept serving: ${err instanceof Error ? err.message : String(err)}\n`));
+process.on('unhandledRejection', (err) => process.stderr.write(`procctl-runtime: unhandled rejection, kept serving: ${err instanceof Error ? err.message : String(err)}\n`));
+
 let signals = 0;
 const onSignal = (signal: NodeJS.Signals) => {
   if (++signals > 1) {

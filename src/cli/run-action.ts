@@ -22,8 +22,9 @@ export async function runAction(flags: RunFlags): Promise<number> {
   const uninstall = installCancelSignals(controller);
   let envelope: Envelope;
   try {
-    const store = await openStore(location);
+    // Inputs first: refused inputs leave nothing behind, not even an empty store.
     const inputs = await readInputs(flags);
+    const store = await openStore(location);
     const registry = Registry.fromOptions(flags.registry);
     const adapter = await adapterFor(flags.placement ?? 'auto', inputs.mode ?? flags.mode ?? 'mock', store, registry.dir);
     const result = await run({
