@@ -7,6 +7,7 @@ import { ERROR_CODES, ProcctlError, toProcctlError } from '../contracts/errors.j
 import { SUBPROTOCOL } from '../protocol/constants.js';
 import { RUNTIME_USAGE, runtimeOptionsFromEnv, TOKEN_VARIABLE, unknownSettings } from '../runtime/config.js';
 import { RuntimeServer } from '../runtime/server.js';
+import { asksForVersion, VERSION } from './version.js';
 
 function fail(err: unknown): never {
   const failure = toProcctlError(err);
@@ -15,6 +16,10 @@ function fail(err: unknown): never {
 }
 
 const args = process.argv.slice(2);
+if (asksForVersion(args)) {
+  process.stdout.write(`${VERSION}\n`);
+  process.exit(0);
+}
 if (args.length > 0) {
   const help = args.length === 1 && (args[0] === '--help' || args[0] === '-h');
   (help ? process.stdout : process.stderr).write(RUNTIME_USAGE);
