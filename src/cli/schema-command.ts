@@ -27,7 +27,12 @@ export function registerSchemaCommand(program: Command): void {
  */
 function writeSchemas(dir: string): void {
   const refuse = (what: string) => new ProcctlError('ERR_USAGE', `--write ${dir}: ${what}; --write takes a directory to write the schema files into`, { flag: '--write', path: dir });
-  const kind = statSync(dir, { throwIfNoEntry: false });
+  let kind;
+  try {
+    kind = statSync(dir, { throwIfNoEntry: false });
+  } catch {
+    throw refuse('is under a file, not a directory');
+  }
   if (kind && !kind.isDirectory()) throw refuse('is an existing file, not a directory');
   for (const [file, schema] of Object.entries(EXPORTED_SCHEMAS)) {
     try {
