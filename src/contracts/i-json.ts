@@ -286,18 +286,20 @@ function skipContainer(scanner: ReturnType<typeof createScanner>, open: SyntaxKi
   return undefined;
 }
 
+/** V8's own wording for text that is not JSON, so messages read as they always have. */
+export function syntaxMessage(text: string, fallback: string): string {
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return fallback;
+}
+
 /** Both checks for raw text: a syntax message, or the value and its first I-JSON problem. */
 export function parseIJson(text: string, maxDepth = MAX_JSON_DEPTH): { value: unknown; problem?: JsonProblem; syntax?: undefined } | { syntax: string; value?: undefined; problem?: undefined } {
   const parsed = parseJsonText(text, maxDepth);
-  if (parsed.syntax) {
-    // V8's own wording where it has one, so messages read as they always have.
-    try {
-      JSON.parse(text);
-    } catch (err) {
-      return { syntax: (err as Error).message };
-    }
-    return { syntax: parsed.syntax.message };
-  }
+  if (parsed.syntax) return { syntax: syntaxMessage(text, parsed.syntax.message) };
   const found = parsed.duplicate ?? jsonValueProblem(parsed.value, maxDepth);
   return { value: parsed.value, ...(found && { problem: found }) };
 }

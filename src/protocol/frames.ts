@@ -4,7 +4,7 @@
  * to exactly the rules the server holds the client to.
  */
 import type { Envelope } from '../contracts/envelope.js';
-import { jsonValueProblem, MAX_JSON_DEPTH, parseJsonText, type JsonProblem } from '../contracts/i-json.js';
+import { jsonValueProblem, MAX_JSON_DEPTH, parseJsonText, syntaxMessage, type JsonProblem } from '../contracts/i-json.js';
 import { validateAgainst } from '../contracts/validator.js';
 import type { RegistrySnapshot } from '../registry/registry.js';
 import type { ProcessorEvent } from '../sdk/index.js';
@@ -128,7 +128,7 @@ export function decodeFrame<F extends { kind: string }>(text: string, schemas: R
   // I-JSON, as everything that reaches canonical JSON must be; iterative, so no frame can exhaust
   // the stack. An invoke's `inputs` are the run's: their problems become the run's input error.
   const parsed = parseJsonText(text, MAX_FRAME_DEPTH);
-  if (parsed.syntax) return { problem: { code: CLOSE.NOT_JSON, reason: closeReason(`frame is not JSON: ${parsed.syntax.message}`) } };
+  if (parsed.syntax) return { problem: { code: CLOSE.NOT_JSON, reason: closeReason(`frame is not JSON: ${syntaxMessage(text, parsed.syntax.message)}`) } };
   const value = parsed.value;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return { problem: { code: CLOSE.NOT_JSON, reason: 'frame is JSON but not an object' } };
   const kind = (value as { kind?: unknown }).kind;
