@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { canonicalJson, ChildProcessAdapter, InProcessAdapter, MemoryArtifactStore, Registry, run, startRuntimeProcess, type Adapter, type InputsV1, type RuntimeProcess } from '../src/index.js';
+import { canonicalContentId, canonicalJson, ChildProcessAdapter, InProcessAdapter, MemoryArtifactStore, Registry, run, startRuntimeProcess, type Adapter, type InputsV1, type RuntimeProcess } from '../src/index.js';
 import { invokeFrameText } from '../src/protocol/invoke-frame.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import { envelopeOf } from './helpers/envelope.js';
@@ -115,6 +115,19 @@ describe('hostile frames: a procctl-runtime process survives every one (property
       { numRuns: 60 },
     );
     assert.doesNotMatch(runtime.stderr(), /\n\s+at /, 'no stack trace from the runtime');
+  });
+
+
+  it('a snapshot whose inputs_schema has a remote $ref is the run\'s ERR_REGISTRY_INVALID, and the runtime serves on', async () => {
+    const args = invocation('testing/echo@1', {}, { executionId: 'remote-ref' });
+    const entry = { ...args.registrySnapshot.entry, inputs_schema: { type: 'object', properties: { a: { $ref: 'https://schemas.example/a.json' } } } };
+    const frame = invokeFrameText({ ...args, registrySnapshot: { ...args.registrySnapshot, entry, entry_cid: canonicalContentId(entry) } }, []);
+    const outcome = await frameOutcome(runtime.url, runtime.token, frame);
+    assert.ok('result' in outcome, JSON.stringify(outcome));
+    const envelope = JSON.parse(outcome.result) as { error: { code: string; message: string } };
+    assert.equal(envelope.error.code, 'ERR_REGISTRY_INVALID');
+    assert.match(envelope.error.message, /inputs_schema does not compile/);
+    await stillServes(runtime.url, runtime.token, good);
   });
 });
 
