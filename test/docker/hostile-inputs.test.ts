@@ -5,17 +5,19 @@
  * process — after every one of them the container still runs and serves.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { findStarted, Registry, startRuntimeProcess, type RuntimeProcess } from '../../src/index.js';
+import { buildAndPin, findStarted, logTail, Registry, startRuntimeProcess, type RuntimeProcess } from '../../src/index.js';
 import { invokeFrameText } from '../../src/protocol/invoke-frame.js';
 import { cleanEnv, runCli, tempDir } from '../helpers/cli.js';
-import { dockerAnswers, needDocker, pinnedRegistry } from '../helpers/docker.js';
+import { dockerAnswers, needDocker } from '../helpers/docker.js';
 import { envelopeOf } from '../helpers/envelope.js';
 import { breaksOf, doc, ECHO_DOC_DEPTH, echoInputsText, frameOutcome, hostileFrames, isFine, stillServes } from '../helpers/hostile.js';
-import { LOCALCTL_BIN } from '../helpers/paths.js';
+import { FIXTURE_REGISTRY, LOCALCTL_BIN } from '../helpers/paths.js';
+
+const REF = 'testing/hostile@1';
 
 describe('hostile inputs and frames against a started container (property-based)', { concurrency: false }, () => {
   let registry: string;
@@ -23,16 +25,23 @@ describe('hostile inputs and frames against a started container (property-based)
   const env = () => cleanEnv({ PROCCTL_REGISTRY: registry });
   const localctl = (args: string[], input?: string) => runCli(args, { bin: LOCALCTL_BIN, env: env(), ...(input !== undefined && { input }) });
   const container = async () => {
-    const handle = await findStarted(new Registry(registry).snapshot('testing/echo@1'), 'mock');
-    assert.ok(handle && handle.running, 'the started container still runs');
+    const handle = await findStarted(new Registry(registry).snapshot(REF), 'mock');
+    assert.ok(handle, 'the started container is still there (not removed)');
+    assert.ok(handle.running, `the started container still runs (exit ${handle.exitCode}, OOM ${handle.oomKilled}): ${await logTail(handle.id)}`);
     return handle;
   };
 
   before(async () => {
     if (!(await dockerAnswers())) return;
-    registry = await pinnedRegistry();
-    await localctl(['stop', '--ref', 'testing/echo@1', '--grace', '1']);
-    const started = await localctl(['start', '--ref', 'testing/echo@1']);
+    // The echo processor under a name of its own, so no other test's `localctl stop --ref
+    // testing/echo@1` on this shared engine stops this container mid-property.
+    registry = tempDir('procctl-hostile-reg-');
+    mkdirSync(join(registry, 'testing-hostile-v1'));
+    cpSync(join(FIXTURE_REGISTRY, 'testing-echo-v1', 'handler.js'), join(registry, 'testing-hostile-v1', 'handler.js'));
+    writeFileSync(join(registry, 'testing-hostile-v1', 'registry.yaml'), readFileSync(join(FIXTURE_REGISTRY, 'testing-echo-v1', 'registry.yaml'), 'utf8').replace('ref: testing/echo@1', `ref: ${REF}`).replace('procctl/testing-echo', 'procctl/testing-hostile'));
+    await buildAndPin(new Registry(registry), REF);
+    await localctl(['stop', '--ref', REF, '--grace', '1']);
+    const started = await localctl(['start', '--ref', REF]);
     assert.equal(started.code, 0, started.stderr);
     runtime = await startRuntimeProcess({ registryDir: registry, env: {} });
   });
@@ -40,7 +49,7 @@ describe('hostile inputs and frames against a started container (property-based)
   after(async () => {
     if (!(await dockerAnswers())) return;
     await runtime?.stop();
-    await localctl(['stop', '--ref', 'testing/echo@1', '--grace', '1']);
+    await localctl(['stop', '--ref', REF, '--grace', '1']);
   });
 
   it('localctl run and procctl run in-process: same envelope bytes; a refused run writes nothing; the container keeps serving', async (t) => {
@@ -54,7 +63,7 @@ describe('hostile inputs and frames against a started container (property-based)
         const outputs: string[] = [];
         for (const [bin, extra] of [[LOCALCTL_BIN, []], [undefined, ['--placement', 'in-process']]] as const) {
           const artifacts = join(tempDir(), 'store');
-          const args = ['run', '--ref', 'testing/echo@1', ...extra, '--execution-id', id, '--artifacts', artifacts, '--inputs', '-', '--json', '--quiet'];
+          const args = ['run', '--ref', REF, ...extra, '--execution-id', id, '--artifacts', artifacts, '--inputs', '-', '--json', '--quiet'];
           const result = await runCli(args, { env: env(), input: inputs, ...(bin && { bin }) });
           const envelope = envelopeOf(result);
           if (fine) {
@@ -75,8 +84,8 @@ describe('hostile inputs and frames against a started container (property-based)
 
   it('generated frames: the container answers as a procctl-runtime process does, and still serves after each', async (t) => {
     if (!(await needDocker(t))) return;
-    const snapshot = new Registry(registry).snapshot('testing/echo@1');
-    const good = invokeFrameText({ processorRef: 'testing/echo@1', inputsJson: { schema: 'v1', mode: 'mock', params: { outputs: [{ path: 'a.txt', text: 'ok' }] } }, writePrefix: 'executions/{execution_id}/', executionId: 'good-c', registrySnapshot: snapshot, secretsPresent: [] }, []);
+    const snapshot = new Registry(registry).snapshot(REF);
+    const good = invokeFrameText({ processorRef: REF, inputsJson: { schema: 'v1', mode: 'mock', params: { outputs: [{ path: 'a.txt', text: 'ok' }] } }, writePrefix: 'executions/{execution_id}/', executionId: 'good-c', registrySnapshot: snapshot, secretsPresent: [] }, []);
     const local = runtime as RuntimeProcess;
     const first = (await container()).id;
     await fc.assert(
