@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { jsonValueProblem, MAX_JSON_DEPTH, parseIJson, parseJsonText } from '../src/contracts/i-json.js';
+import { jsonValueProblem, MAX_JSON_DEPTH, parseIJson, parseJsonText, scanJsonText } from '../src/contracts/i-json.js';
 import { canonicalJson, parseInputsBytes, ProcctlError } from '../src/index.js';
 import { breaksOf, doc, isFine, textOf } from './helpers/hostile.js';
 
@@ -70,6 +70,22 @@ describe('I-JSON: the checking parse and the value walk (property-based)', () =>
         assert.equal(parseJsonText(text).syntax === undefined, json, text);
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it('the quick path (JSON.parse and a member count) and the scanner give the same answer', () => {
+    fc.assert(
+      fc.property(doc, fc.integer({ min: 1, max: 120 }), (d, limit) => {
+        const text = textOf(d);
+        const quick = parseJsonText(text, limit);
+        const scanned = scanJsonText(text, limit);
+        assert.deepEqual(quick.duplicate, scanned.duplicate);
+        assert.equal(quick.syntax === undefined, scanned.syntax === undefined);
+        // Past the limit the two values differ (the scanner leaves `[]`); the walk reports both alike.
+        assert.deepEqual(jsonValueProblem(quick.value, limit), jsonValueProblem(scanned.value, limit));
+        if (!jsonValueProblem(scanned.value, limit)) assert.deepEqual(quick.value, scanned.value);
+      }),
+      RUNS,
     );
   });
 

@@ -85,6 +85,8 @@ function describe(value: unknown): string {
  * differently in-process and over the wire, so it is refused rather than guessed at.
  */
 export function jsonValueProblem(root: unknown, maxDepth = MAX_JSON_DEPTH): JsonProblem | undefined {
+  // The common case, a clean value, is settled without building a single path.
+  if (isCleanJson(root, maxDepth)) return undefined;
   const stack: { value: unknown; depth: number; node: PathNode | undefined; key?: string }[] = [{ value: root, depth: 1, node: undefined }];
   for (let item = stack.pop(); item; item = stack.pop()) {
     const { value, depth, node } = item;
@@ -119,6 +121,43 @@ export function jsonValueProblem(root: unknown, maxDepth = MAX_JSON_DEPTH): Json
   return undefined;
 }
 
+
+/** True when a value has no I-JSON problem: the quick pass, allocating nothing per leaf. */
+function isCleanJson(root: unknown, maxDepth: number): boolean {
+  const values: unknown[] = [root];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const value = values.pop();
+    const depth = depths.pop() as number;
+    if (value === null || typeof value === 'boolean') continue;
+    if (typeof value === 'string') {
+      if (hasLoneSurrogate(value)) return false;
+      continue;
+    }
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return false;
+      continue;
+    }
+    if (typeof value !== 'object' || depth > maxDepth) return false;
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        if (!(i in value)) return false;
+        values.push(value[i]);
+        depths.push(depth + 1);
+      }
+      continue;
+    }
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (proto !== Object.prototype && proto !== null) return false;
+    for (const key of Object.keys(value)) {
+      if (hasLoneSurrogate(key)) return false;
+      values.push((value as Record<string, unknown>)[key]);
+      depths.push(depth + 1);
+    }
+  }
+  return true;
+}
+
 interface Open {
   container: Record<string, unknown> | unknown[];
   node: PathNode | undefined;
@@ -142,14 +181,68 @@ function setMember(target: Record<string, unknown>, key: string, value: unknown)
 }
 
 /**
- * Parses JSON text (RFC 8259, nothing more: no comments, no trailing commas) with jsonc-parser's
- * scanner and an explicit stack. Returns the value and the first duplicate member name, or the
- * first syntax error. Numbers are read as doubles (`1e999` becomes Infinity for the value walk to
- * refuse; `-0` becomes 0, its canonical form, so every placement sees the same number).
+ * Parses JSON text (RFC 8259, nothing more: no comments, no trailing commas). Returns the value
+ * and the first duplicate member name, or the first syntax error. Numbers are read as doubles
+ * (`1e999` becomes Infinity for the value walk to refuse; `-0` becomes 0, its canonical form, so
+ * every placement sees the same number).
+ *
+ * Every protocol frame comes through here, so the common case is quick: a small text that
+ * JSON.parse reads, with as many members in the text as in the value (so no name repeats), no -0
+ * and no container past the limit, is taken as JSON.parse read it. Anything else goes to the
+ * scanner, which says exactly what and where.
  */
 export function parseJsonText(text: string, maxDepth = MAX_JSON_DEPTH): JsonTextResult {
+  return quickParse(text, maxDepth) ?? scanJsonText(text, maxDepth);
+}
+
+/** Texts up to this many characters may take the quick path (JSON.parse holds at most this deep). */
+const QUICK_MAX_CHARS = 65_536;
+// In text JSON.parse accepted, every `"` outside a string opens one: strings match whole, so the
+// colons left over are exactly the member separators.
+const STRING_OR_COLON = /"(?:[^"\\]|\\.)*"|:/g;
+
+function quickParse(text: string, maxDepth: number): JsonTextResult | undefined {
+  if (text.length > QUICK_MAX_CHARS) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  let colons = 0;
+  STRING_OR_COLON.lastIndex = 0;
+  for (let m = STRING_OR_COLON.exec(text); m; m = STRING_OR_COLON.exec(text)) if (m[0] === ':') colons++;
+  const members = plainMembers(value, maxDepth);
+  return members === colons ? { value } : undefined;
+}
+
+/** Members of every object in a parsed value; -1 for a -0 or a container past the limit. */
+function plainMembers(root: unknown, maxDepth: number): number {
+  let members = 0;
+  const stack: { value: unknown; depth: number }[] = [{ value: root, depth: 1 }];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const { value, depth } = item;
+    if (typeof value === 'number' && Object.is(value, -0)) return -1;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > maxDepth) return -1;
+    const children = Array.isArray(value) ? value : Object.values(value);
+    if (!Array.isArray(value)) members += children.length;
+    for (const child of children) if (child !== null && (typeof child === 'object' || child === 0)) stack.push({ value: child, depth: depth + 1 });
+  }
+  return members;
+}
+
+/**
+ * The scanner path: jsonc-parser's scanner and an explicit stack, so any depth is safe. Containers
+ * past the limit are read (the grammar still checked) but not built: they are left as `[]`, and
+ * their nesting is kept one byte a level, so a text of nothing but `[` costs its length, no more.
+ */
+export function scanJsonText(text: string, maxDepth = MAX_JSON_DEPTH): JsonTextResult {
   const scanner = createScanner(text, false);
   const stack: Open[] = [];
+  // Past the limit: the kinds of the open, unbuilt containers (ARRAY or OBJECT), innermost last.
+  let skipped = new Uint8Array(64);
+  let skippedCount = 0;
   let duplicate: JsonProblem | undefined;
   let root: unknown;
   let done = false;
@@ -159,6 +252,8 @@ export function parseJsonText(text: string, maxDepth = MAX_JSON_DEPTH): JsonText
   const fail = (message: string) => ({ syntax: { message: `${message} at offset ${scanner.getTokenOffset()}`, offset: scanner.getTokenOffset() } });
 
   const place = (value: unknown): void => {
+    expect = 'after';
+    if (skippedCount > 0) return;
     const top = stack[stack.length - 1];
     if (!top) {
       root = value;
@@ -168,12 +263,35 @@ export function parseJsonText(text: string, maxDepth = MAX_JSON_DEPTH): JsonText
     } else {
       setMember(top.container, top.key as string, value);
     }
-    expect = 'after';
   };
   const childNode = (): PathNode | undefined => {
     const top = stack[stack.length - 1];
     if (!top) return undefined;
     return { parent: top.node, segment: Array.isArray(top.container) ? String(top.container.length) : (top.key as string) };
+  };
+  const topIsArray = (): boolean => (skippedCount > 0 ? skipped[skippedCount - 1] === ARRAY : Array.isArray((stack[stack.length - 1] as Open).container));
+  const open = (isObject: boolean): void => {
+    expect = isObject ? 'first-key' : 'first-value';
+    if (skippedCount > 0 || stack.length >= maxDepth) {
+      if (skippedCount === skipped.length) {
+        const grown = new Uint8Array(skipped.length * 2);
+        grown.set(skipped);
+        skipped = grown;
+      }
+      skipped[skippedCount++] = isObject ? OBJECT : ARRAY;
+      return;
+    }
+    stack.push({ container: isObject ? {} : [], node: childNode() });
+  };
+  const close = (): void => {
+    if (skippedCount > 0) {
+      skippedCount--;
+      // The outermost unbuilt container ends: `[]` stands for it, which the value walk reports.
+      if (skippedCount === 0) place([]);
+      else expect = 'after';
+      return;
+    }
+    place((stack.pop() as Open).container);
   };
 
   for (;;) {
@@ -193,25 +311,24 @@ export function parseJsonText(text: string, maxDepth = MAX_JSON_DEPTH): JsonText
         expect = 'value';
         continue;
       case 'after': {
-        const top = stack[stack.length - 1] as Open;
-        const isArray = Array.isArray(top.container);
+        const isArray = topIsArray();
         if (token === SyntaxKind.CommaToken) {
           expect = isArray ? 'value' : 'key';
           continue;
         }
         if (token !== (isArray ? SyntaxKind.CloseBracketToken : SyntaxKind.CloseBraceToken)) return fail(`expected "," or "${isArray ? ']' : '}'}"`);
-        stack.pop();
-        place(top.container);
+        close();
         continue;
       }
       case 'key':
       case 'first-key': {
         if (token === SyntaxKind.CloseBraceToken && expect === 'first-key') {
-          const top = stack.pop() as Open;
-          place(top.container);
+          close();
           continue;
         }
         if (token !== SyntaxKind.StringLiteral) return fail('expected a member name in double quotes');
+        expect = 'colon';
+        if (skippedCount > 0) continue;
         const top = stack[stack.length - 1] as Open;
         const key = scanner.getTokenValue();
         if (!duplicate && Object.hasOwn(top.container, key)) {
@@ -219,32 +336,21 @@ export function parseJsonText(text: string, maxDepth = MAX_JSON_DEPTH): JsonText
           duplicate = problem('duplicate', node, `member name ${JSON.stringify(spellLoneSurrogates(key))} appears more than once; I-JSON member names are unique`);
         }
         top.key = key;
-        expect = 'colon';
         continue;
       }
       case 'first-value':
       case 'value':
         if (expect === 'first-value' && token === SyntaxKind.CloseBracketToken) {
-          const top = stack.pop() as Open;
-          place(top.container);
+          close();
           continue;
         }
         switch (token) {
           case SyntaxKind.OpenBraceToken:
-          case SyntaxKind.OpenBracketToken: {
-            if (stack.length >= maxDepth) {
-              // Over the limit: skip the container (still checking its brackets) and leave `[]`,
-              // which the value walk reports, at this depth, as too deep.
-              const skipped = skipContainer(scanner, token);
-              if (skipped) return { syntax: skipped };
-              place([]);
-              continue;
-            }
-            const isObject = token === SyntaxKind.OpenBraceToken;
-            stack.push({ container: isObject ? {} : [], node: childNode() });
-            expect = isObject ? 'first-key' : 'first-value';
+            open(true);
             continue;
-          }
+          case SyntaxKind.OpenBracketToken:
+            open(false);
+            continue;
           case SyntaxKind.StringLiteral:
             place(scanner.getTokenValue());
             continue;
@@ -269,22 +375,8 @@ export function parseJsonText(text: string, maxDepth = MAX_JSON_DEPTH): JsonText
   }
 }
 
-/** Consumes one container whose opening token was just read; a syntax error, or undefined. */
-function skipContainer(scanner: ReturnType<typeof createScanner>, open: SyntaxKind): { message: string; offset: number } | undefined {
-  const closers: SyntaxKind[] = [open === SyntaxKind.OpenBraceToken ? SyntaxKind.CloseBraceToken : SyntaxKind.CloseBracketToken];
-  while (closers.length > 0) {
-    const token = scanner.scan();
-    const offset = scanner.getTokenOffset();
-    if (scanner.getTokenError() !== ScanError.None || token === SyntaxKind.Unknown || token === SyntaxKind.LineCommentTrivia || token === SyntaxKind.BlockCommentTrivia) return { message: `invalid token at offset ${offset}`, offset };
-    if (token === SyntaxKind.EOF) return { message: `unexpected end of JSON at offset ${offset}`, offset };
-    if (token === SyntaxKind.OpenBraceToken) closers.push(SyntaxKind.CloseBraceToken);
-    else if (token === SyntaxKind.OpenBracketToken) closers.push(SyntaxKind.CloseBracketToken);
-    else if (token === SyntaxKind.CloseBraceToken || token === SyntaxKind.CloseBracketToken) {
-      if (closers.pop() !== token) return { message: `mismatched bracket at offset ${offset}`, offset };
-    }
-  }
-  return undefined;
-}
+const ARRAY = 1;
+const OBJECT = 2;
 
 /** V8's own wording for text that is not JSON, so messages read as they always have. */
 export function syntaxMessage(text: string, fallback: string): string {
