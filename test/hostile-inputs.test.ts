@@ -4,7 +4,7 @@
  * writes nothing, and generated frames never take down a `procctl-runtime` process.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -128,6 +128,35 @@ describe('hostile frames: a procctl-runtime process survives every one (property
     assert.equal(envelope.error.code, 'ERR_REGISTRY_INVALID');
     assert.match(envelope.error.message, /inputs_schema does not compile/);
     await stillServes(runtime.url, runtime.token, good);
+  });
+});
+
+describe('a handler failure outside its run never ends a procctl-runtime process', () => {
+  it('a throw from a handler\'s timer and an unhandled rejection are logged; the runtime keeps serving', async () => {
+    const registry = tempDir('procctl-stray-registry-');
+    cpSync(join(FIXTURE_REGISTRY, 'testing-echo-v1'), join(registry, 'testing-echo-v1'), { recursive: true });
+    mkdirSync(join(registry, 'testing-stray-v1'));
+    writeFileSync(join(registry, 'testing-stray-v1', 'registry.yaml'), readFileSync(join(FIXTURE_REGISTRY, 'testing-echo-v1', 'registry.yaml'), 'utf8').replace('ref: testing/echo@1', 'ref: testing/stray@1'));
+    writeFileSync(
+      join(registry, 'testing-stray-v1', 'handler.js'),
+      "const stray = async (ctx) => { setTimeout(() => { throw new Error('stray timer'); }, 1); void Promise.reject(new Error('stray promise')); ctx.output('a.txt', 'ran'); };\nexport default { mock: stray, real: stray };\n",
+    );
+    const runtime = await startRuntimeProcess({ registryDir: registry, env: {} });
+    try {
+      const snapshotOf = (ref: string) => new Registry(registry).snapshot(ref);
+      const frameFor = (ref: string, id: string) => invokeFrameText({ ...invocation('testing/echo@1', {}, { executionId: id }), processorRef: ref, registrySnapshot: snapshotOf(ref) }, []);
+      for (let i = 0; i < 3; i++) {
+        const outcome = await frameOutcome(runtime.url, runtime.token, frameFor('testing/stray@1', `stray-${i}`));
+        assert.ok('result' in outcome && outcome.result.includes('"status":"success"'), JSON.stringify(outcome));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await stillServes(runtime.url, runtime.token, frameFor('testing/echo@1', `after-${i}`));
+      }
+      assert.equal(runtime.child.exitCode, null);
+      assert.match(runtime.stderr(), /uncaught exception, kept serving: stray timer/);
+      assert.match(runtime.stderr(), /unhandled rejection, kept serving: stray promise/);
+    } finally {
+      await runtime.stop();
+    }
   });
 });
 
