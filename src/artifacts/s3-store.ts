@@ -154,18 +154,24 @@ export class S3ArtifactStore implements ListableStore {
     );
   }
 
-  /** ListObjectsV2 pages under the prefix, stopping as soon as `limit` keys are in hand. */
+  /**
+   * Pages of ListObjects under the prefix, stopping as soon as `limit` keys are in hand. The
+   * original ListObjects with a marker rather than V2's continuation token: AWS, MinIO and s3rver
+   * all page it correctly, where s3rver fails a truncated V2 listing.
+   */
   async list(prefix: string, limit = Infinity): Promise<string[]> {
     const base = this.prefix === '' ? '' : `${this.prefix}/`;
     const keys: string[] = [];
-    let token: string | undefined;
-    do {
+    let marker: string | undefined;
+    for (;;) {
       const page = await this.call('list', prefix, ({ sdk, client }) =>
-        client.send(new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: base + prefix, ContinuationToken: token, MaxKeys: Math.min(1000, limit - keys.length) })),
+        client.send(new sdk.ListObjectsCommand({ Bucket: this.bucket, Prefix: base + prefix, Marker: marker, MaxKeys: Math.min(1000, limit - keys.length) })),
       );
-      for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key.slice(base.length));
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token && keys.length < limit);
+      const objects = page.Contents ?? [];
+      for (const object of objects) if (object.Key) keys.push(object.Key.slice(base.length));
+      marker = objects.at(-1)?.Key;
+      if (!page.IsTruncated || marker === undefined || keys.length >= limit) break;
+    }
     return keys.sort();
   }
 

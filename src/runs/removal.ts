@@ -9,7 +9,7 @@
  */
 import { collectArtifactRefs } from '../artifacts/attachments.js';
 import { attachmentKey } from '../artifacts/paths.js';
-import { RunCatalog } from './catalog.js';
+import type { RunCatalog } from './catalog.js';
 import { INDEX_IDS, INDEX_RUNS, RUN_FILES, type RunSummary } from './layout.js';
 
 export interface RemovedRun {
