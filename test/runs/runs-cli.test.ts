@@ -3,6 +3,7 @@
  * (s3rver): runs made by `procctl run`, then listed, filtered, shown, printed, followed, removed
  * and collected.
  */
+/* eslint-disable @typescript-eslint/no-explicit-any -- JSON read back from the CLI, checked field by field */
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
