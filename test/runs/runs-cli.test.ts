@@ -196,6 +196,15 @@ for (const store of cases) {
   });
 }
 
+test('a run in another placement (the runtime as a child process) stores its events too', async () => {
+  const cwd = tempDir();
+  const artifacts = join(cwd, 'a');
+  const made = await runCli(['run', '--ref', 'testing/echo@1', '--registry', FIXTURE_REGISTRY, '--placement', 'process', '--execution-id', 'p1', '--artifacts', artifacts, '--inputs-json', echo({ tokens: 3 })], { cwd });
+  assert.equal(made.code, 0, made.stderr);
+  const shown = await runCli(['runs', 'logs', 'p1', '--artifacts', artifacts], { cwd });
+  assert.equal(shown.stdout, '[info] echo mock p1\nt0 t1 t2 \n');
+});
+
 test('cat refuses bytes that do not match their content id', async () => {
   const cwd = tempDir();
   const artifacts = join(cwd, 'a');
