@@ -205,6 +205,7 @@ async function showRun(id) {
       ['Inputs hash', envelope?.meta?.inputs_hash && el('code', {}, envelope.meta.inputs_hash)],
       ['Image', envelope?.meta?.image_digest && el('code', {}, envelope.meta.image_digest)],
     ]),
+    detail.alive === false ? el('p', { class: 'error-box' }, 'No envelope and no heartbeat for a minute: the process running this execution is gone (killed or crashed).') : null,
     envelope?.status === 'error' ? el('p', { class: 'error-box' }, el('strong', {}, envelope.error.code), `: ${envelope.error.message}`) : null,
     el('h2', {}, 'Outputs'),
     detail.outputs.length ? el('div', {}, detail.outputs.map((o) => outputView(detail, o))) : el('p', { class: 'muted' }, detail.done ? 'No outputs.' : 'None yet.'),

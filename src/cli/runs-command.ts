@@ -132,7 +132,7 @@ export function registerRunsCommand(program: Command): void {
     .description("an execution's stored events (logs, tokens, progress)")
     .argument('<id>', 'execution id')
     .addOption(artifactsOption())
-    .option('-f, --follow', 'keep printing while the run is still going')
+    .option('-f, --follow', 'keep printing while the run is still going (ends when it ends, or when its process is gone)')
     .option('--json', 'the stored event lines as they are')
     .action(async (id: string, flags: { artifacts?: string; follow?: boolean; json?: boolean }) => {
       const catalog = await catalogFor(flags.artifacts);
@@ -151,6 +151,11 @@ export function registerRunsCommand(program: Command): void {
         }
         printed = Math.max(printed, events.length);
         if (done || !flags.follow) break;
+        if (!(await catalog.alive(prefix))) {
+          if (midLine) process.stdout.write('\n');
+          process.stderr.write(`execution ${id} has no envelope and no heartbeat for a minute: its process is gone (killed or crashed); stopped following\n`);
+          return;
+        }
         await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
       }
       if (midLine) process.stdout.write('\n');

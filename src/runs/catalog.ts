@@ -10,7 +10,7 @@ import { ProcctlError } from '../contracts/errors.js';
 import { collectArtifactRefs } from '../artifacts/attachments.js';
 import { checkExecutionId } from '../artifacts/paths.js';
 import type { ListableStore } from '../artifacts/store.js';
-import { defaultPrefix, entryName, INDEX_IDS, INDEX_MARKER, INDEX_ROOT, INDEX_RUNS, parseEntryName, RUN_FILES, type RunLocation, type RunStatus, type RunSummary } from './layout.js';
+import { defaultPrefix, entryName, INDEX_IDS, INDEX_MARKER, INDEX_ROOT, INDEX_RUNS, parseEntryName, RUN_FILES, STALE_MS, type RunLocation, type RunStatus, type RunSummary } from './layout.js';
 import type { StoredEvent } from './recorder.js';
 
 export interface RunFilter {
@@ -120,6 +120,15 @@ export class RunCatalog {
   async events(executionId: string): Promise<{ events: StoredEvent[]; done: boolean }> {
     const { prefix } = await this.locate(executionId);
     return this.eventsAt(prefix);
+  }
+
+  /**
+   * Whether a run without an envelope still shows signs of life: a heartbeat (or, before the
+   * first one, its start) within STALE_MS. False means its process is gone (killed, crashed).
+   */
+  async alive(prefix: string, now = Date.now()): Promise<boolean> {
+    const beat = (await this.readJson(`${prefix}${RUN_FILES.heartbeat}`))?.['at'] ?? (await this.readJson(`${prefix}${RUN_FILES.start}`))?.['started_at'];
+    return typeof beat === 'string' && now - Date.parse(beat) < STALE_MS;
   }
 
   async eventsAt(prefix: string): Promise<{ events: StoredEvent[]; done: boolean }> {

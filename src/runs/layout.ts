@@ -4,7 +4,9 @@
  * A run's records sit beside its outputs under its write prefix (`executions/<id>/` by default,
  * whatever `--write-prefix` made it otherwise): `envelope.json`, `receipt.json`, `outputs.json`
  * (written by `run`), plus `run.json` (the start: ref, mode, time) and `inputs.json` (the resolved
- * inputs, attachments as artifact references), and `events.jsonl` (the stored events).
+ * inputs, attachments as artifact references), `events.jsonl` (the stored events) and, while it
+ * runs, `heartbeat.json` (rewritten every 10 s, so a run whose process was killed is told apart
+ * from one still going).
  *
  * The index lives apart, under `index/` at the store's root, and is only a cache: every entry can
  * be rebuilt from the records above (`procctl runs list --reindex`). One entry per run is an empty
@@ -25,7 +27,12 @@ export const RUN_FILES = {
   start: 'run.json',
   inputs: 'inputs.json',
   events: 'events.jsonl',
+  heartbeat: 'heartbeat.json',
 } as const;
+
+/** A running run rewrites its heartbeat this often; a reader that sees none for STALE_MS calls it gone. */
+export const HEARTBEAT_MS = 10_000;
+export const STALE_MS = 6 * HEARTBEAT_MS;
 
 export const INDEX_ROOT = 'index/';
 export const INDEX_RUNS = 'index/runs/';

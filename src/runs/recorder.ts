@@ -13,7 +13,7 @@ import type { InputsV1 } from '../contracts/inputs.js';
 import { isListableStore, type ArtifactStore } from '../artifacts/store.js';
 import type { Redactor } from '../execution/redact.js';
 import type { ProcessorEvent } from '../sdk/index.js';
-import { entryName, INDEX_IDS, INDEX_RUNS, RUN_FILES, type RunLocation, type RunSummary } from './layout.js';
+import { entryName, HEARTBEAT_MS, INDEX_IDS, INDEX_RUNS, RUN_FILES, type RunLocation, type RunSummary } from './layout.js';
 
 /** Stored events stop here; a last `note` line says how much was cut. */
 export const MAX_EVENT_BYTES = 1024 * 1024;
@@ -42,6 +42,7 @@ export class RunRecorder {
   private cut = { events: 0, bytes: 0 };
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private entry: string;
   private readonly t0 = performance.now();
@@ -59,8 +60,15 @@ export class RunRecorder {
       const { store, prefix, executionId, ref, mode, started } = start;
       await store.put(`${prefix}${RUN_FILES.start}`, canonicalBytes({ execution_id: executionId, ref, mode, started_at: started.toISOString() }), 'application/json');
       await recorder.writeEntry();
+      await recorder.beat();
     });
+    // Never keeps the process alive on its own.
+    recorder.heartbeat = setInterval(() => void recorder.beat(), HEARTBEAT_MS).unref();
     return recorder;
+  }
+
+  private beat(): Promise<void> {
+    return this.guard(() => this.start.store.put(`${this.start.prefix}${RUN_FILES.heartbeat}`, canonicalBytes({ at: new Date().toISOString() }), 'application/json'));
   }
 
   /** Which secret values to hide from inputs and events, once the run knows which are present. */
@@ -116,6 +124,7 @@ export class RunRecorder {
 
   /** Before the envelope is written: the last events, so a reader that sees the envelope sees them all. */
   async end(): Promise<void> {
+    clearInterval(this.heartbeat);
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.cut.events > 0) this.dirty = true;

@@ -120,7 +120,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: Context): 
   const id = parts[2] as string;
   if (parts.length === 3) {
     const [detail, events] = await Promise.all([ctx.catalog.show(id), ctx.catalog.events(id)]);
-    return sendJson(res, { ...detail, events: events.events, done: events.done });
+    const alive = events.done ? null : await ctx.catalog.alive(detail.prefix);
+    return sendJson(res, { ...detail, events: events.events, done: events.done, alive });
   }
   if (parts[3] === 'events' && parts.length === 4) return sendJson(res, await ctx.catalog.events(id));
   if (parts[3] === 'outputs' && parts.length > 4) {

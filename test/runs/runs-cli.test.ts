@@ -5,7 +5,7 @@
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON read back from the CLI, checked field by field */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cleanEnv, runCli, tempDir, type CliResult } from '../helpers/cli.js';
@@ -203,6 +203,20 @@ test('a run in another placement (the runtime as a child process) stores its eve
   assert.equal(made.code, 0, made.stderr);
   const shown = await runCli(['runs', 'logs', 'p1', '--artifacts', artifacts], { cwd });
   assert.equal(shown.stdout, '[info] echo mock p1\nt0 t1 t2 \n');
+});
+
+test('logs --follow stops on a run whose process is gone (no envelope, no heartbeat for a minute)', async () => {
+  const cwd = tempDir();
+  const artifacts = join(cwd, 'a');
+  mkdirSync(join(artifacts, 'executions/dead'), { recursive: true });
+  const started = new Date(Date.now() - 120_000).toISOString();
+  writeFileSync(join(artifacts, 'executions/dead/run.json'), JSON.stringify({ execution_id: 'dead', ref: 'testing/echo@1', mode: 'mock', started_at: started }));
+  writeFileSync(join(artifacts, 'executions/dead/events.jsonl'), '{"kind":"token","t_ms":1,"text":"half a repl"}\n');
+  const followed = await runCli(['runs', 'logs', 'dead', '--follow', '--artifacts', artifacts], { cwd });
+  assert.equal(followed.code, 0);
+  assert.equal(followed.stdout, 'half a repl\n');
+  assert.match(followed.stderr, /execution dead has no envelope and no heartbeat for a minute: its process is gone/);
+  assert.equal(JSON.parse((await runCli(['runs', 'list', '--json', '--artifacts', artifacts], { cwd })).stdout)['status'], 'running', 'rebuilt from its start record');
 });
 
 test('cat refuses bytes that do not match their content id', async () => {
