@@ -29,12 +29,21 @@ export interface PlacementStatusReport {
   error?: string;
 }
 
-/** `localctl status`: the containers procctl manages on the local Docker engine. */
+/**
+ * `localctl status`: the containers procctl manages on the local Docker engine, each running one
+ * asked for its /healthz (a runtime that answers 503, or not at all, is not healthy).
+ */
 export const localPlacementStatus: PlacementStatusProvider = {
   placement: 'local',
   async status() {
-    const { listManaged } = await import('../docker/containers.js');
-    return (await listManaged()).map((c) => ({ name: c.name, ref: c.ref, mode: c.mode, state: c.state, healthy: c.state === 'running', detail: c.status, ...(c.endpoint && { endpoint: c.endpoint }) }));
+    const [{ listManaged }, { runtimeHealth }] = await Promise.all([import('../docker/containers.js'), import('../protocol/health.js')]);
+    return Promise.all(
+      (await listManaged()).map(async (c) => {
+        const health = c.state === 'running' && c.endpoint ? await runtimeHealth(c.endpoint, 1000).catch((err: Error) => ({ ok: false, reason: err.message })) : { ok: false, reason: undefined };
+        const detail = [c.status, health.ok ? '' : health.reason].filter(Boolean).join('; ');
+        return { name: c.name, ref: c.ref, mode: c.mode, state: c.state, healthy: health.ok, detail, ...(c.endpoint && { endpoint: c.endpoint }) };
+      }),
+    );
   },
 };
 

@@ -15,6 +15,10 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { FsArtifactStore } from '../../src/index.js';
+import { RunCatalog } from '../../src/runs/catalog.js';
+import { localPlacementStatus, type PlacementStatusProvider } from '../../src/ui/deployments.js';
+import { startUiServer } from '../../src/ui/server.js';
 import { cleanEnv, runCli, tempDir } from '../helpers/cli.js';
 import { FIXTURES, FIXTURE_REGISTRY, PROCCTL_BIN, REPO_ROOT } from '../helpers/paths.js';
 
@@ -192,5 +196,26 @@ describe('procctl ui in chromium', { concurrency: false }, () => {
     await page.locator('section[aria-label="local placement"]').waitFor();
     assert.match((await page.locator('section[aria-label="local placement"]').textContent()) ?? '', /local(Nothing started\.|Name|Cannot tell)/);
     await shot('deployments', t);
+  });
+
+  test('placements plug their status providers into the panel; one that fails says so, the rest still show', async (t) => {
+    if (!needChromium(t)) return;
+    // What the Modal and Kubernetes placements register: a provider with their own rows.
+    const remote: PlacementStatusProvider = { placement: 'kubernetes', status: async () => [{ name: 'procctl-testing-echo-v1-mock', ref: 'testing/echo@1', mode: 'mock', state: 'ready 1/1', healthy: true, endpoint: 'http://10.0.0.7:8080' }, { name: 'procctl-llm-litellm-v1-real', ref: 'llm/litellm@1', mode: 'real', state: 'CrashLoopBackOff', healthy: false }] };
+    const broken: PlacementStatusProvider = { placement: 'modal', status: async () => Promise.reject(new Error('MODAL_TOKEN_ID is not set')) };
+    const own = await startUiServer({ catalog: new RunCatalog(new FsArtifactStore(artifacts)), providers: [localPlacementStatus, remote, broken] });
+    try {
+      await page.goto(own.url); // a new server, a new token: its cookie
+      await page.goto(`http://127.0.0.1:${own.port}/#/deployments`);
+      const k8s = page.locator('section[aria-label="kubernetes placement"]');
+      await k8s.locator('tbody tr').nth(1).waitFor();
+      assert.match((await k8s.locator('tbody tr').nth(0).textContent()) ?? '', /procctl-testing-echo-v1-mock.*ready 1\/1.*healthy/);
+      assert.match((await k8s.locator('tbody tr').nth(1).textContent()) ?? '', /CrashLoopBackOff.*not healthy/);
+      assert.match((await page.locator('section[aria-label="modal placement"]').textContent()) ?? '', /Cannot tell: MODAL_TOKEN_ID is not set/);
+      await page.locator('section[aria-label="local placement"]').waitFor();
+      await shot('deployments-providers', t);
+    } finally {
+      await own.close();
+    }
   });
 });
