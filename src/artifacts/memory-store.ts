@@ -9,11 +9,38 @@ import type { ArtifactStore } from './store.js';
 
 export class MemoryArtifactStore implements ArtifactStore {
   readonly location = 'memory:';
-  private readonly objects = new Map<string, { bytes: Buffer; mime: string }>();
+  private readonly objects = new Map<string, { bytes: Buffer; mime: string; version: string }>();
+  private versions = 0;
 
   async put(key: string, bytes: Uint8Array, mime: string): Promise<void> {
     // A copy: the caller may reuse its buffer, and a stored object must never change.
-    this.objects.set(canonicalPath(key), { bytes: Buffer.from(bytes), mime });
+    this.objects.set(canonicalPath(key), { bytes: Buffer.from(bytes), mime, version: String(++this.versions) });
+  }
+
+  // One thread: each conditional operation below runs without an await, so it is atomic.
+  async create(key: string, bytes: Uint8Array, mime: string): Promise<string | undefined> {
+    if (this.objects.has(canonicalPath(key))) return undefined;
+    await this.put(key, bytes, mime);
+    return this.objects.get(canonicalPath(key))?.version;
+  }
+
+  async read(key: string): Promise<{ bytes: Buffer; version: string } | undefined> {
+    const object = this.objects.get(canonicalPath(key));
+    return object && { bytes: Buffer.from(object.bytes), version: object.version };
+  }
+
+  async replaceIf(key: string, bytes: Uint8Array, mime: string, version: string): Promise<string | undefined> {
+    if (this.objects.get(canonicalPath(key))?.version !== version) return undefined;
+    await this.put(key, bytes, mime);
+    return this.objects.get(canonicalPath(key))?.version;
+  }
+
+  async delete(key: string): Promise<void> {
+    this.objects.delete(canonicalPath(key));
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    return this.keys().filter((key) => key.startsWith(prefix));
   }
 
   async get(key: string): Promise<Buffer> {

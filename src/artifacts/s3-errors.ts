@@ -45,6 +45,12 @@ const PERMANENT = new Set([
 
 const CREDENTIAL_ENV = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
 
+/** A conditional write that did not hold: 412, or 409 when S3 saw two conditional writes race. */
+export function isPreconditionFailed(err: unknown): boolean {
+  const status = (err as SdkErrorShape).$metadata?.httpStatusCode;
+  return status === 412 || (status === 409 && (err as SdkErrorShape).name === 'ConditionalRequestConflict');
+}
+
 export function isNotFound(err: unknown): boolean {
   return (err as SdkErrorShape).$metadata?.httpStatusCode === 404 && (err as SdkErrorShape).name !== 'NoSuchBucket';
 }

@@ -15,7 +15,8 @@
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { ProcctlError } from '../contracts/errors.js';
 import { canonicalPath } from './paths.js';
-import { describeS3Failure, isNotFound, type S3FailureContext } from './s3-errors.js';
+import { compareCodeUnits } from '../contracts/envelope.js';
+import { describeS3Failure, isNotFound, isPreconditionFailed, type S3FailureContext } from './s3-errors.js';
 import { formatS3Location, parseS3Location, type S3Location } from './s3-location.js';
 import type { ArtifactStore } from './store.js';
 
@@ -154,6 +155,73 @@ export class S3ArtifactStore implements ArtifactStore {
     );
   }
 
+  /**
+   * `If-None-Match: *`: S3 stores the object only if no object has the key (412 otherwise; 409
+   * when a conditional write raced another). Exactly one of several racing creators wins.
+   */
+  async create(key: string, bytes: Uint8Array, mime: string): Promise<string | undefined> {
+    const Key = this.objectKey(key);
+    return this.call('create', key, ({ sdk, client }) =>
+      client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key, Body: bytes, ContentLength: bytes.byteLength, ContentType: mime, IfNoneMatch: '*' })).then(
+        (response) => response.ETag ?? '',
+        (err: unknown) => {
+          if (isPreconditionFailed(err)) return undefined;
+          throw err;
+        },
+      ),
+    );
+  }
+
+  async read(key: string): Promise<{ bytes: Buffer; version: string } | undefined> {
+    const Key = this.objectKey(key);
+    return this.call('read', key, async ({ sdk, client }) => {
+      let response;
+      try {
+        response = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key }));
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+      const bytes = (await response.Body?.transformToByteArray()) ?? new Uint8Array();
+      return { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), version: response.ETag ?? '' };
+    });
+  }
+
+  /** `If-Match: <etag>`: replaced only while the object is still the one that was read. */
+  async replaceIf(key: string, bytes: Uint8Array, mime: string, version: string): Promise<string | undefined> {
+    const Key = this.objectKey(key);
+    return this.call('replace', key, ({ sdk, client }) =>
+      client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key, Body: bytes, ContentLength: bytes.byteLength, ContentType: mime, IfMatch: version })).then(
+        (response) => response.ETag ?? '',
+        (err: unknown) => {
+          if (isPreconditionFailed(err) || isNotFound(err)) return undefined;
+          throw err;
+        },
+      ),
+    );
+  }
+
+  async delete(key: string): Promise<void> {
+    const Key = this.objectKey(key);
+    await this.call('delete', key, ({ sdk, client }) => client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key })));
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const relative = `${canonicalPath(prefix.replace(/\/+$/, ''))}/`;
+    const Prefix = this.prefix === '' ? relative : `${this.prefix}/${relative}`;
+    const strip = this.prefix === '' ? 0 : this.prefix.length + 1;
+    return this.call('list', prefix, async ({ sdk, client }) => {
+      const keys: string[] = [];
+      let ContinuationToken: string | undefined;
+      do {
+        const page = await client.send(new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix, ...(ContinuationToken && { ContinuationToken }) }));
+        for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key.slice(strip));
+        ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (ContinuationToken);
+      return keys.sort(compareCodeUnits);
+    });
+  }
+
   private connect(): Promise<Connection> {
     this.connection ??= import('@aws-sdk/client-s3').then(
       (sdk) => ({ sdk, client: withoutNodeVersionWarning(() => new sdk.S3Client(this.config)) }),
@@ -165,7 +233,7 @@ export class S3ArtifactStore implements ArtifactStore {
     return this.connection;
   }
 
-  private async call<T>(op: 'read' | 'write' | 'check', key: string, action: (connection: Connection) => Promise<T>): Promise<T> {
+  private async call<T>(op: 'read' | 'write' | 'check' | 'create' | 'replace' | 'delete' | 'list', key: string, action: (connection: Connection) => Promise<T>): Promise<T> {
     const connection = await this.connect();
     try {
       return await action(connection);

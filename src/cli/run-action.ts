@@ -33,6 +33,7 @@ export async function runAction(flags: RunFlags): Promise<number> {
       ...(flags.mode && { mode: flags.mode }),
       attachments: flags.attach.map(parseAttachSpec),
       executionId,
+      ...(flags.replace && { replace: true }),
       writePrefix: flags.writePrefix,
       store,
       registry,

@@ -149,7 +149,7 @@ describe('procctl run --artifacts s3://…', () => {
 
     const envelope = envelopeOf(viaS3) as SuccessEnvelope;
     const run = 'ci/executions/golden-1/';
-    assert.deepEqual(await server.keys(run), [`${run}envelope.json`, `${run}outputs.json`, `${run}outputs/response.json`, `${run}outputs/text/response.txt`, `${run}receipt.json`]);
+    assert.deepEqual(await server.keys(run), [`${run}envelope.json`, `${run}execution.json`, `${run}outputs.json`, `${run}outputs/response.json`, `${run}outputs/text/response.txt`, `${run}receipt.json`]);
     const fsRoot = join(fsCwd, '.procctl/artifacts');
     for (const output of envelope.outputs) {
       const { bytes, contentType } = await server.object(`ci/${output.path}`);
@@ -211,6 +211,11 @@ describe('procctl run --artifacts s3://…', () => {
       location: s3.location,
       has: (key) => s3.has(key),
       get: (key) => s3.get(key),
+      create: (key, bytes, mime) => s3.create(key, bytes, mime),
+      read: (key) => s3.read(key),
+      replaceIf: (key, bytes, mime, version) => s3.replaceIf(key, bytes, mime, version),
+      delete: (key) => s3.delete(key),
+      list: (prefix) => s3.list(prefix),
       async put(key, bytes, mime) {
         await s3.put(key, bytes, mime);
         if (key.includes('/outputs/') && ++outputsWritten === 1) await dying.stop();
