@@ -166,6 +166,7 @@ async function linkIfAbsent(from: string, to: string): Promise<boolean> {
 function storeError(op: string, key: string, location: string, err: unknown): ProcctlError {
   if (err instanceof ProcctlError) return err;
   const { code, reason, retryable } = describeFsError(err);
-  const where = err instanceof DirectoryError ? `: ${err.message}` : '';
-  return new ProcctlError('ERR_ARTIFACT_STORE', `cannot ${op} ${key} in ${location}: ${reason}${where}`, { key, store: location, reason: code }, { retryable, cause: err });
+  // A directory failure names the directory where it happened, which says more than the key.
+  const why = err instanceof DirectoryError ? err.message : reason;
+  return new ProcctlError('ERR_ARTIFACT_STORE', `cannot ${op} ${key} in ${location}: ${why}`, { key, store: location, reason: code }, { retryable, cause: err });
 }

@@ -23,7 +23,7 @@ export async function runAction(flags: RunFlags): Promise<number> {
   let envelope: Envelope;
   try {
     const store = await openStore(location);
-    const inputs = await readInputs(flags);
+    const inputs = await readInputs(flags, process.stdin, undefined, controller.signal);
     const registry = Registry.fromOptions(flags.registry);
     const adapter = await adapterFor(flags.placement ?? 'auto', inputs.mode ?? flags.mode ?? 'mock', store, registry.dir);
     const result = await run({

@@ -183,7 +183,7 @@ describe('procctl run --artifacts s3://…', () => {
     const port = await freePort();
     const result = await runCli([...hello('down-1'), '--artifacts', 's3://procctl/down'], { env: cleanEnv(s3Env(`http://127.0.0.1:${port}`, secret)) });
     const error = errorOf(result, 'ERR_ARTIFACT_STORE', 6);
-    assert.equal(error.message, `cannot write executions/down-1/outputs/response.json in s3://procctl/down: endpoint unreachable (ECONNREFUSED 127.0.0.1:${port})`);
+    assert.equal(error.message, `cannot create executions/down-1/execution.json in s3://procctl/down: endpoint unreachable (ECONNREFUSED 127.0.0.1:${port})`);
     assert.equal(error.retryable, true);
     assertQuiet(result);
   });
@@ -236,7 +236,7 @@ describe('procctl run --artifacts s3://…', () => {
     assert.equal(error.retryable, true);
     const revived = await startS3rver('procctl', dying.directory);
     try {
-      assert.deepEqual(await revived.keys('mid/'), ['mid/executions/mid-1/outputs/a.txt'], 'the first output only: no second output, no index');
+      assert.deepEqual(await revived.keys('mid/'), ['mid/executions/mid-1/execution.json', 'mid/executions/mid-1/outputs/a.txt'], 'the claim and the first output only: no second output, no index');
     } finally {
       await revived.stop();
     }
