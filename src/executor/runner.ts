@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { BoundedCapture, type CapturedText } from './capture.js';
 import { groupAlive, stopGroup } from './process-group.js';
+import { watchGroup } from './watchdog.js';
 
 export interface RunSpec {
   file: string;
@@ -91,6 +92,7 @@ export async function runCommand(spec: RunSpec): Promise<RunOutcome> {
   ]);
   if (spawned !== null || child.pid === undefined) return spawnFailure(spawned ?? new Error('no pid'));
   const pid = child.pid;
+  const watchdog = watchGroup(pid);
 
   function spawnFailure(err: NodeJS.ErrnoException): RunOutcome {
     return {
@@ -180,6 +182,7 @@ export async function runCommand(spec: RunSpec): Promise<RunOutcome> {
     }
   }
   spec.signal?.removeEventListener('abort', onAbort);
+  watchdog.release();
 
   let end: RunEnd;
   if (timedOut) end = 'timeout';
