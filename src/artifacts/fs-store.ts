@@ -5,7 +5,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compareCodeUnits } from '../contracts/envelope.js';
 import { ProcctlError } from '../contracts/errors.js';
-import { DirectoryError, describeFsError, makeDirectory } from './fs-errors.js';
+import { DirectoryError, describeFsError, makeDirectory } from '../executor/fs-errors.js';
 import { canonicalPath } from './paths.js';
 import type { ArtifactStore } from './store.js';
 

@@ -2,7 +2,7 @@
 // write the result file, print the result line. Never throws: every failure becomes a result.
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { makeDirectory } from '../artifacts/fs-errors.js';
+import { makeDirectory } from './fs-errors.js';
 import { ERROR_CODES, type ExecutionResult, type ExecutorPayload } from './contract.js';
 import { EXECUTOR_IO_VARIABLES, readConfig, type ExecutorConfig } from './config.js';
 import { ExecutorInfraError, PayloadValidationError, type ExecutorError } from './errors.js';

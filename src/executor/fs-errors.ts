@@ -1,4 +1,7 @@
 /**
+ * (Here, under executor/, because the executor image ships only dist/src/executor; the
+ * filesystem artifact store uses the same helpers.)
+ *
  * Filesystem failures told truthfully: which path, what the system said, and whether trying again
  * could help. Also the one bounded `makeDirectory`, because Node's own recursive mkdir spins
  * forever on filesystems that refuse new entries while reporting them missing (`/proc/self/x`
