@@ -206,6 +206,9 @@ export async function removeContainer(idOrName: string, graceS = 10): Promise<bo
     await container.remove({ force: true });
   } catch (err) {
     if (statusOf(err) !== 404 && statusOf(err) !== 409) throw new ProcctlError('ERR_DOCKER_UNAVAILABLE', `cannot remove ${idOrName}: ${describeEngineError(err)}`, undefined, { cause: err });
+    // 409: the engine is removing it already (a one-off container's AutoRemove): return once it
+    // is gone, so "removed afterwards" holds when we return. Bounded: removal takes moments.
+    if (statusOf(err) === 409) await Promise.race([container.wait({ condition: 'removed' }).catch(() => undefined), delay(10_000, undefined, { ref: false })]);
   }
   return true;
 }
