@@ -45,7 +45,7 @@ export class MemoryArtifactStore implements ArtifactStore {
 
   async get(key: string): Promise<Buffer> {
     const object = this.objects.get(canonicalPath(key));
-    if (!object) throw new ProcctlError('ERR_ARTIFACT_STORE', `cannot read ${key} in ${this.location}: ENOENT`, { key, store: this.location, reason: 'ENOENT' });
+    if (!object) throw new ProcctlError('ERR_ARTIFACT_STORE', `cannot read ${key} in ${this.location}: ENOENT`, { key, store: this.location, reason: 'ENOENT' }, { retryable: false });
     return Buffer.from(object.bytes);
   }
 

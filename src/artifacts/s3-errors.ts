@@ -78,7 +78,8 @@ export function describeS3Failure(err: unknown, context: S3FailureContext): S3Fa
   }
   if (status !== undefined) {
     const name = e.name ?? 'Error';
-    if (isNotFound(err)) return { reason: `no such key (HTTP ${status})`, retryable: true, httpStatus: status };
+    // S3 reads are strongly consistent: a key that is absent now stays absent on a retry.
+    if (isNotFound(err)) return { reason: `no such key (HTTP ${status})`, retryable: false, httpStatus: status };
     if (name === 'NoSuchBucket') return { reason: `the bucket does not exist (NoSuchBucket, HTTP ${status})`, retryable: false, httpStatus: status };
     // HEAD answers carry no body, so the SDK's message is a placeholder ("UnknownError").
     const detail = e.message && e.message !== 'UnknownError' && e.message !== name ? `: ${redact(e.message, context)}` : '';

@@ -85,14 +85,18 @@ export async function runCommand(spec: RunSpec): Promise<RunOutcome> {
   } catch (err) {
     return spawnFailure(err as NodeJS.ErrnoException);
   }
+  // In the same tick as the spawn: from here on, however the executor dies, the group goes too.
+  const watchdog = watchGroup(child.pid);
 
   const spawned = await Promise.race([
     once<[]>(child, 'spawn').then(() => null),
     once<[NodeJS.ErrnoException]>(child, 'error').then(([err]) => err),
   ]);
-  if (spawned !== null || child.pid === undefined) return spawnFailure(spawned ?? new Error('no pid'));
+  if (spawned !== null || child.pid === undefined) {
+    watchdog.release();
+    return spawnFailure(spawned ?? new Error('no pid'));
+  }
   const pid = child.pid;
-  const watchdog = watchGroup(pid);
 
   function spawnFailure(err: NodeJS.ErrnoException): RunOutcome {
     return {

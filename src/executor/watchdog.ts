@@ -22,8 +22,10 @@ export interface Watchdog {
   release(): void;
 }
 
-export function watchGroup(pgid: number): Watchdog {
+/** `pgid` undefined: the spawn failed at once, and there is nothing to watch. */
+export function watchGroup(pgid: number | undefined): Watchdog {
   let dog: ChildProcess | undefined;
+  if (pgid === undefined) return { release: () => undefined };
   try {
     dog = spawn(process.execPath, ['-e', WATCHDOG_SOURCE, String(pgid)], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
     dog.on('error', () => undefined);

@@ -87,6 +87,7 @@ describe('S3ArtifactStore against s3rver', () => {
     const err = await storeFailure(store.get('nope.txt'));
     assert.equal(err.message, 'cannot read nope.txt in s3://procctl/missing: no such key (HTTP 404)');
     assert.deepEqual(err.details, { key: 'nope.txt', store: 's3://procctl/missing', reason: 'no such key (HTTP 404)', http_status: 404 });
+    assert.equal(err.retryable, false, 'an absent key stays absent: retrying cannot help');
   });
 
   it('reports a bucket that does not exist as a store error that retrying will not fix', async () => {

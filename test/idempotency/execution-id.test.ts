@@ -3,13 +3,14 @@
  * through the library under random interleavings of store operations (fast-check's scheduler).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { contentId, FsArtifactStore, MemoryArtifactStore, Registry, run, type ArtifactStore, type Envelope, type SuccessEnvelope } from '../../src/index.js';
 import { cleanEnv, runCli, tempDir, type CliResult } from '../helpers/cli.js';
 import { envelopeOf, errorOf } from '../helpers/envelope.js';
+import { filesUnder } from '../helpers/files.js';
 import { FIXTURE_REGISTRY } from '../helpers/paths.js';
 import { s3Env, startS3rver, type S3Server } from '../helpers/s3rver.js';
 
@@ -18,15 +19,6 @@ const outputsOf = (...names: string[]) => names.map((path) => ({ path, text: `${
 
 function echo(id: string, params: Record<string, unknown>, extra: string[] = [], cwd?: string, env?: NodeJS.ProcessEnv): Promise<CliResult> {
   return runCli(['run', '--ref', 'testing/echo@1', '--registry', FIXTURE_REGISTRY, '--json', '-q', '--execution-id', id, '--inputs-json', echoInputs(params), ...extra], { ...(cwd && { cwd }), env: env ?? cleanEnv() });
-}
-
-/** Every file under a directory, relative, sorted. */
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as Array<{ name: string; parentPath?: string; path?: string; isFile(): boolean }>)
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath ?? e.path ?? dir, e.name).slice(dir.length + 1))
-    .sort();
 }
 
 /** The index names exactly the outputs present, each with the cid of its bytes. */

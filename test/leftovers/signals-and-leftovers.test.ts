@@ -49,6 +49,28 @@ const alive = (pid: number) => {
   }
 };
 
+/**
+ * Starts a bin that will wait on its input, signals it after `delayMs`, and returns how it ended.
+ * Node catches SIGINT/SIGTERM from its first instant, so readiness cannot be read from /proc: a
+ * bin that was signalled before it installed its own handlers dies of the signal itself, which
+ * proves nothing, so that attempt is repeated with a longer delay. A bin that swallowed the signal
+ * and kept waiting (the defect) is killed after 5 s and fails the assertion in `within`.
+ */
+async function signalWhileWaiting(launch: () => { child: ChildProcess; done: Promise<CliResult> }, signal: NodeJS.Signals): Promise<CliResult> {
+  for (const delayMs of [500, 1500, 4000, 8000]) {
+    const { child, done } = launch();
+    await sleep(delayMs);
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    const result = await done;
+    clearTimeout(timer);
+    if (child.signalCode === 'SIGKILL') assert.fail(`the bin ignored ${signal} while waiting on its input`);
+    if (child.signalCode === signal) continue; // signalled before it was listening: try later
+    return result;
+  }
+  return assert.fail(`the bin never got far enough to wait on its input`);
+}
+
 async function gone(pid: number, ms: number): Promise<boolean> {
   for (let waited = 0; waited < ms; waited += 50) {
     if (!alive(pid)) return true;
@@ -60,11 +82,12 @@ async function gone(pid: number, ms: number): Promise<boolean> {
 describe('signals while waiting for inputs', () => {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     it(`${signal} while procctl run waits on an open stdin pipe ends it as ERR_CANCELLED`, async () => {
-      const { child, done } = start(PROCCTL_BIN, ['run', '--ref', 'llm/litellm@1', '--inputs', '-', '--json']);
-      child.stdin?.write('{"schema":');
-      await sleep(700);
-      child.kill(signal);
-      errorOf(await within(5000, done, child), 'ERR_CANCELLED', 8);
+      const result = await signalWhileWaiting(() => {
+        const started = start(PROCCTL_BIN, ['run', '--ref', 'llm/litellm@1', '--inputs', '-', '--json']);
+        started.child.stdin?.write('{"schema":');
+        return started;
+      }, signal);
+      errorOf(result, 'ERR_CANCELLED', 8);
     });
   }
 
@@ -72,19 +95,17 @@ describe('signals while waiting for inputs', () => {
     const dir = tempDir();
     const fifo = join(dir, 'inputs.fifo');
     assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
-    const { child, done } = start(PROCCTL_BIN, ['run', '--ref', 'llm/litellm@1', '--inputs-file', fifo, '--json'], dir);
-    await sleep(700);
-    child.kill('SIGTERM');
-    const error = errorOf(await within(5000, done, child), 'ERR_CANCELLED', 8);
+    const result = await signalWhileWaiting(() => start(PROCCTL_BIN, ['run', '--ref', 'llm/litellm@1', '--inputs-file', fifo, '--json'], dir), 'SIGTERM');
+    const error = errorOf(result, 'ERR_CANCELLED', 8);
     assert.match(error.message, /waiting for inputs/);
   });
 
   it('SIGTERM while llmctl-executor reads a slow stdin prints its cancelled result line', async () => {
-    const { child, done } = start(EXECUTOR_BIN, []);
-    child.stdin?.write('{"contract_version":"v1",');
-    await sleep(700);
-    child.kill('SIGTERM');
-    const result = await within(5000, done, child);
+    const result = await signalWhileWaiting(() => {
+      const started = start(EXECUTOR_BIN, []);
+      started.child.stdin?.write('{"contract_version":"v1",');
+      return started;
+    }, 'SIGTERM');
     const lines = result.stdout.split('\n').filter((l) => l.startsWith(RESULT_PREFIX));
     assert.equal(lines.length, 1, result.stdout);
     assert.equal(JSON.parse((lines[0] as string).slice(RESULT_PREFIX.length)).status, 'cancelled');
@@ -137,7 +158,7 @@ describe('kill -9 leaves nothing running', () => {
     assert.ok(grandchild > 0 && alive(grandchild), 'the command started its background sleep');
     child.kill('SIGKILL');
     await done;
-    assert.ok(await gone(grandchild, 5000), 'the background process of the command is gone');
+    assert.ok(await gone(grandchild, 20_000), 'the background process of the command is gone');
   });
 
   it('the --placement process runtime exits when its CLI is killed', async () => {
@@ -150,7 +171,7 @@ describe('kill -9 leaves nothing running', () => {
     assert.ok(runtime > 0, 'the runtime child started');
     child.kill('SIGKILL');
     await done;
-    assert.ok(await gone(runtime, 5000), 'the orphaned runtime noticed and exited');
+    assert.ok(await gone(runtime, 20_000), 'the orphaned runtime noticed and exited');
   });
 
   it('a runtime with PROCCTL_RUNTIME_IDLE_EXIT_MS (as one-off containers get) exits when no connection comes', async () => {

@@ -4,7 +4,7 @@
  * do not depend on where procctl is installed; store errors say what the system said.
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { FRAGMENT_CHARS, secretRedactor } from '../../src/execution/redact.js';
 import { cleanEnv, HELLO_INPUTS, runCli, tempDir } from '../helpers/cli.js';
 import { errorOf } from '../helpers/envelope.js';
+import { filesUnder } from '../helpers/files.js';
 import { startOpenAiServer, type OpenAiServer } from '../helpers/openai-server.js';
 import { FIXTURE_REGISTRY, REPO_ROOT } from '../helpers/paths.js';
 
@@ -24,11 +25,6 @@ function assertNoFragment(text: string, secret: string, where: string): void {
     const piece = secret.slice(i, i + FRAGMENT_CHARS);
     assert.ok(!text.includes(piece), `${where} holds ${JSON.stringify(piece)}, a piece of the secret`);
   }
-}
-
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as Array<{ name: string; parentPath?: string; path?: string; isFile(): boolean }>).filter((e) => e.isFile()).map((e) => join(e.parentPath ?? e.path ?? dir, e.name));
 }
 
 describe('secret redaction survives any cut', () => {
@@ -64,7 +60,7 @@ describe('secret redaction survives any cut', () => {
           assert.equal(error.retryable, false, 'a 401 is not retryable');
           assertNoFragment(result.stdout, secret, 'the envelope');
           assertNoFragment(result.stderr, secret, 'stderr');
-          for (const file of filesUnder(join(cwd, '.procctl'))) assertNoFragment(readFileSync(file, 'latin1'), secret, file);
+          for (const file of filesUnder(join(cwd, '.procctl'))) assertNoFragment(readFileSync(join(cwd, '.procctl', file), 'latin1'), secret, file);
         }),
         { numRuns: 6 },
       );
@@ -87,7 +83,7 @@ describe('secret redaction survives any cut', () => {
       const result = await runCli(['run', '--ref', 'llm/litellm@1', '--mode', 'real', '--placement', 'in-process', '--json', '--inputs-json', HELLO_INPUTS], { cwd, env: cleanEnv({ OPENAI_API_KEY: 'sk-test-1234567890', OPENAI_BASE_URL: base }) });
       const error = errorOf(result, 'ERR_PROVIDER', 9);
       assert.equal(error.details?.['base_url'], `http://${hostname}:${port}`);
-      for (const text of [result.stdout, result.stderr, ...filesUnder(join(cwd, '.procctl')).map((f) => readFileSync(f, 'utf8'))]) {
+      for (const text of [result.stdout, result.stderr, ...filesUnder(join(cwd, '.procctl')).map((f) => readFileSync(join(cwd, '.procctl', f), 'utf8'))]) {
         assert.ok(!text.includes(password) && !text.includes('admin:'), text);
       }
     });
