@@ -116,7 +116,11 @@ async function real(ctx: ProcessorContext<ChatParams>): Promise<void> {
   if (!response.ok) {
     // Only throttling and server faults pass with time; 401/403 (a bad or unauthorised key) do not.
     const retryable = response.status === 429 || response.status >= 500;
-    throw new ProcctlError('ERR_PROVIDER', `${base}/chat/completions answered ${response.status}: ${text.slice(0, 300)}`, { status: response.status, base_url: base }, { retryable });
+    // The key is taken out before the body is cut: a cut through it would leave a piece that no
+    // longer matches the whole value (the run's redactor also catches pieces, as a backstop).
+    const key = ctx.secret('OPENAI_API_KEY');
+    const shown = key ? text.split(key).join('[secret OPENAI_API_KEY]') : text;
+    throw new ProcctlError('ERR_PROVIDER', `${base}/chat/completions answered ${response.status}: ${shown.slice(0, 300)}`, { status: response.status, base_url: base }, { retryable });
   }
   let parsed: ReturnType<typeof completion>;
   try {

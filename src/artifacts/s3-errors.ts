@@ -58,8 +58,9 @@ export function isNotFound(err: unknown): boolean {
 function redact(text: string, context: S3FailureContext): string {
   const extra = Object.fromEntries((context.credentialValues ?? []).map((value, i) => [`credential ${i}`, value]));
   const scrub = secretRedactor([...CREDENTIAL_ENV, ...Object.keys(extra)], { ...process.env, ...extra });
-  const short = text.length > 200 ? `${text.slice(0, 200)}…` : text;
-  return scrub(short.replace(/\s+/g, ' ').trim());
+  // Redact first, then cut: a cut first could split a value so that neither half matches whole.
+  const clean = scrub(text.replace(/\s+/g, ' ').trim());
+  return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
 }
 
 export function describeS3Failure(err: unknown, context: S3FailureContext): S3Failure {
