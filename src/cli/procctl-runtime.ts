@@ -6,6 +6,7 @@
 import { ERROR_CODES, ProcctlError, toProcctlError } from '../contracts/errors.js';
 import { SUBPROTOCOL } from '../protocol/constants.js';
 import { RUNTIME_USAGE, runtimeOptionsFromEnv, TOKEN_VARIABLE, unknownSettings } from '../runtime/config.js';
+import { watchForLeftover } from '../runtime/leftovers.js';
 import { RuntimeServer } from '../runtime/server.js';
 import { asksForVersion, VERSION } from './version.js';
 
@@ -60,3 +61,8 @@ const onSignal = (signal: NodeJS.Signals) => {
 };
 process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
+// Nobody is left to receive results: stop without a drain.
+watchForLeftover(server, process.env, (why) => {
+  process.stderr.write(`procctl-runtime: ${why}; exiting\n`);
+  void server.shutdown(0).then(() => process.exit(0), fail);
+});

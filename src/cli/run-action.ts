@@ -29,7 +29,7 @@ export async function runAction(flags: RunFlags): Promise<number> {
   let envelope: Envelope;
   try {
     // Inputs first: refused inputs leave nothing behind, not even an empty store.
-    const inputs = await readInputs(flags);
+    const inputs = await readInputs(flags, process.stdin, undefined, controller.signal);
     const store = await openStore(location);
     const registry = Registry.fromOptions(flags.registry);
     const adapter = await adapterFor(flags.placement ?? 'auto', inputs.mode ?? flags.mode ?? 'mock', store, registry.dir, shown.progress);
@@ -40,6 +40,7 @@ export async function runAction(flags: RunFlags): Promise<number> {
       ...(flags.mode && { mode: flags.mode }),
       attachments: flags.attach.map(parseAttachSpec),
       executionId,
+      ...(flags.replace && { replace: true }),
       writePrefix: flags.writePrefix,
       store,
       registry,

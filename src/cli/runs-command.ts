@@ -14,9 +14,8 @@ import { formatBytes } from './print.js';
 const FOLLOW_POLL_MS = 250;
 
 async function catalogFor(artifacts: string | undefined): Promise<RunCatalog> {
-  const [{ artifactsLocation, openStore }, { isListableStore }, { RunCatalog }] = await Promise.all([import('../api/store-from-location.js'), import('../artifacts/store.js'), import('../runs/catalog.js')]);
+  const [{ artifactsLocation, openStore }, { RunCatalog }] = await Promise.all([import('../api/store-from-location.js'), import('../runs/catalog.js')]);
   const store = await openStore(artifactsLocation(artifacts));
-  if (!isListableStore(store)) throw new ProcctlError('ERR_USAGE', `the store at ${store.location} cannot list its keys`, { store: store.location });
   return new RunCatalog(store);
 }
 

@@ -11,9 +11,8 @@ export function registerUiCommand(program: Command): void {
     .action(async (flags: { artifacts?: string; port: string }) => {
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ProcctlError('ERR_USAGE', `--port ${flags.port} is not a port number (0–65535)`);
-      const [{ artifactsLocation, openStore }, { isListableStore }, { RunCatalog }, { startUiServer }] = await Promise.all([import('../api/store-from-location.js'), import('../artifacts/store.js'), import('../runs/catalog.js'), import('../ui/server.js')]);
+      const [{ artifactsLocation, openStore }, { RunCatalog }, { startUiServer }] = await Promise.all([import('../api/store-from-location.js'), import('../runs/catalog.js'), import('../ui/server.js')]);
       const store = await openStore(artifactsLocation(flags.artifacts));
-      if (!isListableStore(store)) throw new ProcctlError('ERR_USAGE', `the store at ${store.location} cannot list its keys`);
       const ui = await startUiServer({ catalog: new RunCatalog(store), port }).catch((err: NodeJS.ErrnoException) => {
         throw new ProcctlError('ERR_USAGE', `cannot listen on 127.0.0.1:${port}: ${err.code ?? err.message}`, { port });
       });

@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   ERR_REF_INVALID: { message: 'The processor reference is not valid', retryable: false, exitCode: 3 },
   ERR_PREFIX_TEMPLATE: { message: 'The write prefix template is not valid', retryable: false, exitCode: 3 },
   ERR_EXECUTION_ID: { message: 'The execution id is not valid', retryable: false, exitCode: 3 },
+  ERR_EXECUTION_CONFLICT: { message: 'The execution id is taken by other inputs or by a run in progress', retryable: false, exitCode: 3 },
   ERR_PROCESSOR_NOT_FOUND: { message: 'No such processor in the registry', retryable: false, exitCode: 4 },
   ERR_REGISTRY_INVALID: { message: 'A registry entry is not valid', retryable: false, exitCode: 4 },
   ERR_RUN_NOT_FOUND: { message: 'No such execution in the artifact store', retryable: false, exitCode: 4 },

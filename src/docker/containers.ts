@@ -62,6 +62,13 @@ function passedThrough(snapshot: RegistrySnapshot, mode: Mode, env: NodeJS.Proce
   return passed;
 }
 
+/**
+ * How long a one-off container's runtime waits without any connection before it exits: long
+ * enough for the CLI to connect after the health check, short enough that a killed CLI leaves
+ * nothing running for long.
+ */
+export const EPHEMERAL_IDLE_EXIT_MS = 10_000;
+
 function envFor(token: string, digest: string, passed: Map<string, string>): string[] {
   return [`${TOKEN_ENV}=${token}`, `PROCCTL_IMAGE_DIGEST=${digest}`, ...[...passed].map(([name, value]) => `${name}=${value}`)];
 }
@@ -201,6 +208,9 @@ export async function removeContainer(idOrName: string, graceS = 10): Promise<bo
     await container.remove({ force: true });
   } catch (err) {
     if (statusOf(err) !== 404 && statusOf(err) !== 409) throw new ProcctlError('ERR_DOCKER_UNAVAILABLE', `cannot remove ${idOrName}: ${describeEngineError(err)}`, undefined, { cause: err });
+    // 409: the engine is removing it already (a one-off container's AutoRemove): return once it
+    // is gone, so "removed afterwards" holds when we return. Bounded: removal takes moments.
+    if (statusOf(err) === 409) await Promise.race([container.wait({ condition: 'removed' }).catch(() => undefined), delay(10_000, undefined, { ref: false })]);
   }
   return true;
 }
@@ -251,10 +261,12 @@ export async function startContainer(options: StartOptions): Promise<ContainerHa
     container = await engine().createContainer({
       name,
       Image: reference,
-      Env: envFor(token, digest, passed),
+      Env: [...envFor(token, digest, passed), ...(scope === 'ephemeral' ? [`PROCCTL_RUNTIME_IDLE_EXIT_MS=${EPHEMERAL_IDLE_EXIT_MS}`] : [])],
       Labels: containerLabels(snapshot.ref, snapshot.slug, mode, digest, scope, [...passed.keys()]),
       ExposedPorts: { [`${RUNTIME_PORT}/tcp`]: {} },
-      HostConfig: hostConfig(snapshot, mode),
+      // A one-off container ends itself when its CLI's connection is gone (even after kill -9)
+      // and the engine then removes it, secrets, published port and all.
+      HostConfig: { ...hostConfig(snapshot, mode), ...(scope === 'ephemeral' && { AutoRemove: true }) },
     });
   } catch (err) {
     await guarded;

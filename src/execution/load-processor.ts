@@ -35,7 +35,8 @@ export function loadProcessor(slug: string, registryDir?: string): Promise<Proce
     if (!file.startsWith(BUILTIN_HANDLERS)) resolveProcctlForUserModules();
     loading = importHandler(file, slug).then((mod: { default?: unknown }) => {
       if (!isProcessorDefinition(mod.default)) {
-        throw new ProcctlError('ERR_REGISTRY_INVALID', `${file}: the default export is not a processor definition (defineProcessor({ mock, real }))`, { file });
+        // The slug-relative name, not the host path: envelopes must not depend on the install location.
+        throw new ProcctlError('ERR_REGISTRY_INVALID', `${slug}/handler.js: the default export is not a processor definition (defineProcessor({ mock, real }))`, { file: `${slug}/handler.js` });
       }
       return mod.default;
     });

@@ -45,7 +45,9 @@ export class Registry {
     const file = this.entryFile(ref);
     if (!existsSync(file)) {
       const known = this.slugs().length;
-      throw new ProcctlError('ERR_PROCESSOR_NOT_FOUND', `processor ${ref.text} is not in the registry at ${this.dir} (no ${join(ref.slug, ENTRY_FILE)}; ${known} processor(s) known — see \`procctl registry list\`)`, { ref: ref.text, registry: this.dir });
+      // No folder path: the envelope's bytes must not depend on where procctl or a registry lives.
+      const which = this.dir === resolve(BUILTIN_REGISTRY_DIR) ? 'the built-in registry' : 'the registry folder (--registry / PROCCTL_REGISTRY)';
+      throw new ProcctlError('ERR_PROCESSOR_NOT_FOUND', `processor ${ref.text} is not in ${which} (no ${ref.slug}/${ENTRY_FILE}; ${known} processor(s) known — see \`procctl registry list\`)`, { ref: ref.text, registry: this.dir === resolve(BUILTIN_REGISTRY_DIR) ? 'builtin' : 'folder' });
     }
     const entry = readEntryFile(file, ref.slug);
     return { ref: ref.text, slug: ref.slug, entry, entry_cid: canonicalContentId(entry) };

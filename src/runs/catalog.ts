@@ -9,7 +9,7 @@ import type { Envelope, OutputRecord } from '../contracts/envelope.js';
 import { ProcctlError } from '../contracts/errors.js';
 import { collectArtifactRefs } from '../artifacts/attachments.js';
 import { checkExecutionId } from '../artifacts/paths.js';
-import type { ListableStore } from '../artifacts/store.js';
+import type { ArtifactStore } from '../artifacts/store.js';
 import { defaultPrefix, entryName, INDEX_IDS, INDEX_MARKER, INDEX_ROOT, INDEX_RUNS, parseEntryName, RUN_FILES, STALE_MS, type RunLocation, type RunStatus, type RunSummary } from './layout.js';
 import type { StoredEvent } from './recorder.js';
 
@@ -36,7 +36,7 @@ export interface RunDetail {
 }
 
 export class RunCatalog {
-  constructor(readonly store: ListableStore) {}
+  constructor(readonly store: ArtifactStore) {}
 
   /** Newest first, one row per execution id. Reads entry names only. */
   async list(filter: RunFilter = {}): Promise<RunSummary[]> {

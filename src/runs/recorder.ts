@@ -10,7 +10,7 @@
 import { canonicalBytes, canonicalJson } from '../contracts/canonical-json.js';
 import type { Envelope } from '../contracts/envelope.js';
 import type { InputsV1 } from '../contracts/inputs.js';
-import { isListableStore, type ArtifactStore } from '../artifacts/store.js';
+import type { ArtifactStore } from '../artifacts/store.js';
 import type { Redactor } from '../execution/redact.js';
 import type { ProcessorEvent } from '../sdk/index.js';
 import { entryName, HEARTBEAT_MS, INDEX_IDS, INDEX_RUNS, RUN_FILES, type RunLocation, type RunSummary } from './layout.js';
@@ -148,7 +148,7 @@ export class RunRecorder {
     const earlier = await store.get(idKey).then((b) => (JSON.parse(b.toString('utf8')) as RunLocation).entry, () => undefined);
     await store.put(`${INDEX_RUNS}${this.entry}`, new Uint8Array(), 'application/octet-stream');
     await store.put(idKey, canonicalBytes({ execution_id: executionId, prefix, entry: this.entry } satisfies RunLocation), 'application/json');
-    if (earlier && earlier !== this.entry && isListableStore(store)) await store.remove([`${INDEX_RUNS}${earlier}`]);
+    if (earlier && earlier !== this.entry) await store.remove([`${INDEX_RUNS}${earlier}`]);
   }
 
   private async guard(action: () => Promise<void>): Promise<void> {
