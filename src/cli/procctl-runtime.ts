@@ -43,6 +43,11 @@ try {
 const { host, port } = server.address;
 process.stdout.write(`${JSON.stringify({ event: 'listening', host, port, protocol: SUBPROTOCOL, pid: process.pid })}\n`);
 
+// A parent that died (kill -9 of the CLI) leaves our stdout and stderr pipes broken. EPIPE there is
+// no failure of the runtime, and must never reach the net below: it writes to stderr, which would
+// fail again, and the runtime would spin at full CPU instead of noticing its parent is gone.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
 // A shared runtime serves other people's runs: a stray throw from one handler's timer or promise
 // must not end it for everyone. Each run's own failures are its envelope; this is the net under
 // that, which says what happened and keeps serving.
