@@ -20,8 +20,6 @@ import { ensureMockNetwork, guardHost, MOCK_NETWORK } from './network.js';
 import { pinnedReference } from './pinned.js';
 import { writeStartedEntry } from './started-cache.js';
 
-export { pinnedReference };
-
 export interface ContainerHandle {
   id: string;
   name: string;

@@ -11,6 +11,11 @@
  * else can write. One engine's entries never answer for another's: the key is the engine's
  * address (DOCKER_HOST) together with the container's name. A second shell of the same user shares
  * the entries; the health check and the token keep it from trusting one that went stale.
+ *
+ * Only mock containers are remembered. Their endpoint is an address on procctl's internal Docker
+ * network, which only someone with the engine can put a listener on. A real container publishes a
+ * port on 127.0.0.1: once it stops, any local user may bind that port, answer /healthz with the
+ * (public) pinned digest and be sent the token and the run's inputs. Real runs ask the engine.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, constants } from 'node:fs';
@@ -58,7 +63,7 @@ export function readStartedEntry(name: string, env: NodeJS.ProcessEnv = process.
     const stats = fstatSync(fd);
     if (!stats.isFile() || !privateToUs(stats, false)) return undefined;
     const entry = JSON.parse(readFileSync(fd, 'utf8')) as Record<string, unknown>;
-    if (!FIELDS.every((f) => typeof entry[f] === 'string' && entry[f] !== '') || entry['name'] !== name) return undefined;
+    if (!FIELDS.every((f) => typeof entry[f] === 'string' && entry[f] !== '') || entry['name'] !== name || entry['mode'] !== 'mock') return undefined;
     return Object.fromEntries(FIELDS.map((f) => [f, entry[f]])) as unknown as CachedHandle;
   } catch {
     return undefined;
@@ -69,7 +74,7 @@ export function readStartedEntry(name: string, env: NodeJS.ProcessEnv = process.
 
 /** Remembers a started container's handle; failures (read-only home, full disk) only cost speed. */
 export function writeStartedEntry(handle: CachedHandle, env: NodeJS.ProcessEnv = process.env): void {
-  if (handle.scope !== 'started' || !handle.endpoint || !handle.token) return;
+  if (handle.scope !== 'started' || handle.mode !== 'mock' || !handle.endpoint || !handle.token) return;
   const path = entryPath(handle.name, env);
   const temp = `${path}.${process.pid}.partial`;
   try {

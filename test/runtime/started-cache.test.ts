@@ -35,8 +35,8 @@ describe('remembered started containers', () => {
     assert.deepEqual(readStartedEntry(NAME, env), handle());
   });
 
-  it('never remembers an ephemeral container, or one without an endpoint or token', () => {
-    for (const over of [{ scope: 'ephemeral' as const }, { endpoint: '' }, { token: '' }]) {
+  it('never remembers an ephemeral or real container (its 127.0.0.1 port may be anyone\'s once it stops), or one without an endpoint or token', () => {
+    for (const over of [{ scope: 'ephemeral' as const }, { mode: 'real' as const, endpoint: 'http://127.0.0.1:32768' }, { endpoint: '' }, { token: '' }]) {
       const env = envWith();
       writeStartedEntry(handle(over), env);
       assert.equal(readStartedEntry(NAME, env), undefined, JSON.stringify(over));
@@ -73,7 +73,7 @@ describe('remembered started containers', () => {
   });
 
   it('ignores entries that are not whole handles', () => {
-    for (const text of ['', '{', 'null', '[]', JSON.stringify({ ...handle(), token: 7 }), JSON.stringify({ ...handle(), name: 'procctl-other-v1-mock' }), JSON.stringify({ ...handle(), endpoint: undefined })]) {
+    for (const text of ['', '{', 'null', '[]', JSON.stringify({ ...handle(), token: 7 }), JSON.stringify({ ...handle(), name: 'procctl-other-v1-mock' }), JSON.stringify({ ...handle(), endpoint: undefined }), JSON.stringify({ ...handle(), mode: 'real' })]) {
       const env = envWith();
       writeStartedEntry(handle(), env);
       writeFileSync(entryFile(env), text);
