@@ -4,18 +4,10 @@
 // `bash .ci/node.sh 24` installs): every process the bench starts then runs on that Node too.
 import { existsSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { takeNodeFlag } from './node-flag.mjs';
 
 const args = process.argv.slice(2);
-let node = process.execPath;
-const nodeAt = args.indexOf('--node');
-if (nodeAt !== -1) {
-  node = args[nodeAt + 1];
-  if (!node) {
-    console.error('usage: npm run bench -- NAME [--node PATH]');
-    process.exit(2);
-  }
-  args.splice(nodeAt, 2);
-}
+const node = takeNodeFlag(args, 'usage: npm run bench -- NAME [--node PATH]');
 const name = args[0];
 const available = existsSync('dist/bench') ? readdirSync('dist/bench').filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3)) : [];
 if (!name || !available.includes(name)) {

@@ -9,6 +9,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { takeNodeFlag } from './node-flag.mjs';
 
 function collect(dir) {
   const found = [];
@@ -21,16 +22,7 @@ function collect(dir) {
 }
 
 const args = process.argv.slice(2);
-let node = process.execPath;
-const nodeAt = args.indexOf('--node');
-if (nodeAt !== -1) {
-  node = args[nodeAt + 1];
-  if (!node) {
-    console.error('run-tests: --node needs the path of a node binary');
-    process.exit(2);
-  }
-  args.splice(nodeAt, 2);
-}
+const node = takeNodeFlag(args, 'run-tests: --node needs the path of a node binary');
 const noDocker = args.includes('--no-docker');
 const rest = args.filter((a) => a !== '--no-docker');
 const filters = rest.filter((a) => !a.startsWith('--'));

@@ -13,24 +13,13 @@ import type { RegistrySnapshot } from '../registry/registry.js';
 import { requireSecrets, secretsPresentIn } from '../api/secrets.js';
 import { describeEngineError, engine, engineUnavailable, isUnreachable, requireEngine, statusOf } from './engine.js';
 import { pullByDigest, RUNTIME_PORT, type Progress } from './images.js';
+import type { ContainerHandle } from './handle.js';
 import { containerLabels, LABEL, startedContainerName, type Scope } from './labels.js';
 import { writeLogs } from './logs.js';
 import { runtimeHealth } from '../protocol/health.js';
 import { ensureMockNetwork, guardHost, MOCK_NETWORK } from './network.js';
 import { pinnedReference } from './pinned.js';
 import { writeStartedEntry } from './started-cache.js';
-
-export interface ContainerHandle {
-  id: string;
-  name: string;
-  ref: string;
-  mode: Mode;
-  digest: string;
-  scope: Scope;
-  /** Base URL of the runtime, e.g. http://172.19.0.2:8080 or http://127.0.0.1:32768. */
-  endpoint: string;
-  token: string;
-}
 
 export interface StartOptions {
   snapshot: RegistrySnapshot;

@@ -21,22 +21,9 @@ import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir } from '../cache/disk-cache.js';
-import type { Mode } from '../contracts/inputs.js';
-import type { Scope } from './labels.js';
+import type { ContainerHandle } from './handle.js';
 
-/** What a run needs to reach a started container: the ContainerHandle's fields. */
-export interface CachedHandle {
-  id: string;
-  name: string;
-  ref: string;
-  mode: Mode;
-  digest: string;
-  scope: Scope;
-  endpoint: string;
-  token: string;
-}
-
-const FIELDS = ['id', 'name', 'ref', 'mode', 'digest', 'scope', 'endpoint', 'token'] as const;
+const FIELDS: readonly (keyof ContainerHandle)[] = ['id', 'name', 'ref', 'mode', 'digest', 'scope', 'endpoint', 'token'] as const;
 
 function folder(env: NodeJS.ProcessEnv): string {
   return join(cacheDir(env), 'started');
@@ -55,7 +42,7 @@ function privateToUs(stats: { uid: number; mode: number }, othersMayRead: boolea
 }
 
 /** The remembered handle of the started container `name`, if there is a trustworthy one. */
-export function readStartedEntry(name: string, env: NodeJS.ProcessEnv = process.env): CachedHandle | undefined {
+export function readStartedEntry(name: string, env: NodeJS.ProcessEnv = process.env): ContainerHandle | undefined {
   let fd: number | undefined;
   try {
     if (!privateToUs(statSync(folder(env)), true)) return undefined;
@@ -64,7 +51,7 @@ export function readStartedEntry(name: string, env: NodeJS.ProcessEnv = process.
     if (!stats.isFile() || !privateToUs(stats, false)) return undefined;
     const entry = JSON.parse(readFileSync(fd, 'utf8')) as Record<string, unknown>;
     if (!FIELDS.every((f) => typeof entry[f] === 'string' && entry[f] !== '') || entry['name'] !== name || entry['mode'] !== 'mock') return undefined;
-    return Object.fromEntries(FIELDS.map((f) => [f, entry[f]])) as unknown as CachedHandle;
+    return Object.fromEntries(FIELDS.map((f) => [f, entry[f]])) as unknown as ContainerHandle;
   } catch {
     return undefined;
   } finally {
@@ -73,7 +60,7 @@ export function readStartedEntry(name: string, env: NodeJS.ProcessEnv = process.
 }
 
 /** Remembers a started container's handle; failures (read-only home, full disk) only cost speed. */
-export function writeStartedEntry(handle: CachedHandle, env: NodeJS.ProcessEnv = process.env): void {
+export function writeStartedEntry(handle: ContainerHandle, env: NodeJS.ProcessEnv = process.env): void {
   if (handle.scope !== 'started' || handle.mode !== 'mock' || !handle.endpoint || !handle.token) return;
   const path = entryPath(handle.name, env);
   const temp = `${path}.${process.pid}.partial`;

@@ -5,12 +5,13 @@
  * asks the engine.
  */
 import { runtimeHealth } from '../protocol/health.js';
-import { dropStartedEntry, readStartedEntry, type CachedHandle } from './started-cache.js';
+import type { ContainerHandle } from './handle.js';
+import { dropStartedEntry, readStartedEntry } from './started-cache.js';
 
 /** A probe of a container that is up answers in well under a millisecond; a gone one is refused at once. */
 const PROBE_TIMEOUT_MS = 1000;
 
-export async function warmStarted(name: string, digest: string, env: NodeJS.ProcessEnv = process.env): Promise<CachedHandle | undefined> {
+export async function warmStarted(name: string, digest: string, env: NodeJS.ProcessEnv = process.env): Promise<ContainerHandle | undefined> {
   const entry = readStartedEntry(name, env);
   if (!entry) return undefined;
   if (entry.digest === digest) {

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, readdirSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { dropStartedEntry, readStartedEntry, writeStartedEntry, type CachedHandle } from '../../src/docker/started-cache.js';
+import type { ContainerHandle } from '../../src/docker/handle.js';
+import { dropStartedEntry, readStartedEntry, writeStartedEntry } from '../../src/docker/started-cache.js';
 import { warmStarted } from '../../src/docker/warm-started.js';
 import { tempDir } from '../helpers/cli.js';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
@@ -17,7 +18,7 @@ const DIGEST = `sha256:${'a'.repeat(64)}`;
 const OTHER = `sha256:${'b'.repeat(64)}`;
 const NAME = 'procctl-testing-echo-v1-mock';
 
-const handle = (over: Partial<CachedHandle> = {}): CachedHandle => ({ id: 'c0ffee', name: NAME, ref: 'testing/echo@1', mode: 'mock', digest: DIGEST, scope: 'started', endpoint: 'http://127.0.0.1:9', token: 'secret-token-value', ...over });
+const handle = (over: Partial<ContainerHandle> = {}): ContainerHandle => ({ id: 'c0ffee', name: NAME, ref: 'testing/echo@1', mode: 'mock', digest: DIGEST, scope: 'started', endpoint: 'http://127.0.0.1:9', token: 'secret-token-value', ...over });
 const envWith = (dir = tempDir('procctl-cache-'), extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ PROCCTL_CACHE_DIR: dir, ...extra });
 const entryFile = (env: NodeJS.ProcessEnv) => {
   const folder = join(env['PROCCTL_CACHE_DIR'] as string, 'started');

@@ -6,7 +6,7 @@
 import { ProcctlError } from '../../contracts/errors.js';
 import type { Envelope } from '../../contracts/envelope.js';
 import type { ArtifactStore } from '../../artifacts/store.js';
-import type { ContainerHandle } from '../../docker/containers.js';
+import type { ContainerHandle } from '../../docker/handle.js';
 import type { Progress } from '../../docker/images.js';
 import { startedContainerName } from '../../docker/labels.js';
 import { pinnedReference } from '../../docker/pinned.js';
