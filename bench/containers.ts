@@ -6,7 +6,9 @@
  * - `library_start_ratio`: the same without process start-up on either side (startContainer() from a
  *   warm process over the same create/start/poll through the Engine API): procctl's own start logic;
  * - `warm_invoke_ratio`: a warm mock invoke through the started container over the same invoke
- *   in-process (the price of the container boundary).
+ *   in-process (the price of the container boundary);
+ * - `warm_cli_run_ratio`: a whole `localctl run` against the started container over a whole
+ *   `procctl run --placement in-process`, same inputs, interleaved (goal <= 1.5, issue 12).
  * And what the start_ratio goal is up against: `start_goal_budget_ms`, all that 1.3x leaves for
  * whatever localctl adds to the engine's work, next to `cli_overhead_ms` (localctl's whole call
  * minus the same start as a library call), `node_boot_ms` (`node -e 0`) and
@@ -24,6 +26,7 @@ import { median, ratio, report, timeProcess } from './stats.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 8);
 const INVOKES = Number(process.env['BENCH_INVOKES'] ?? 200);
+const CLI_RUNS = Number(process.env['BENCH_CLI_RUNS'] ?? 20);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const localctl = join(root, 'dist/src/cli/localctl.js');
 
@@ -35,12 +38,13 @@ const snapshot = registry.snapshot('llm/litellm@1');
 const { reference, digest } = pinnedReference(snapshot);
 const env = { ...process.env, PROCCTL_REGISTRY: registryDir };
 
-function timeLocalctl(args: string[]): number {
+function timeBin(bin: string, args: string[], cwd?: string): number {
   const t0 = performance.now();
-  const result = spawnSync(process.execPath, [localctl, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  if (result.status !== 0) throw new Error(`localctl ${args.join(' ')}: ${result.stderr.toString()}`);
+  const result = spawnSync(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'], ...(cwd && { cwd }) });
+  if (result.status !== 0) throw new Error(`${bin} ${args.join(' ')}: ${result.stderr.toString()}`);
   return performance.now() - t0;
 }
+const timeLocalctl = (args: string[], cwd?: string) => timeBin(localctl, args, cwd);
 
 /** Polls a bare container's /healthz on the mock network, as often as localctl does. */
 async function healthyOnMockNetwork(id: string): Promise<void> {
@@ -151,7 +155,25 @@ async function latencies(adapter: { invoke(a: InvokeArgs): Promise<{ status: str
 }
 const containerTimes = await latencies(container);
 const inProcessTimes = await latencies(inProcess);
+container.close();
+
+// Whole CLI calls, same inputs: localctl run against the started container (its warm path) and
+// procctl run in-process. One untimed call of each fills the caches both would have on a second use.
+const procctl = join(root, 'dist/src/cli/procctl.js');
+const cliCwd = mkdtempSync(join(tmpdir(), 'procctl-bench-cli-'));
+const runFlags = ['--ref', 'llm/litellm@1', '--inputs-json', '{"schema":"v1","params":{"messages":[{"role":"user","content":"Hello"}]}}', '--json'];
+const warmCli: number[] = [];
+const inProcessCli: number[] = [];
+timeLocalctl(['run', ...runFlags], cliCwd);
+timeBin(procctl, ['run', '--placement', 'in-process', ...runFlags], cliCwd);
+for (let i = 0; i < CLI_RUNS; i++) {
+  warmCli.push(timeLocalctl(['run', ...runFlags], cliCwd));
+  inProcessCli.push(timeBin(procctl, ['run', '--placement', 'in-process', ...runFlags], cliCwd));
+}
 timeLocalctl(['stop', '--ref', 'llm/litellm@1', '--grace', '1']);
 report('in_process_invoke_p50_ms', median(inProcessTimes), 3);
 report('container_invoke_p50_ms', median(containerTimes), 3);
 report('warm_invoke_ratio', ratio(median(containerTimes), median(inProcessTimes)));
+report('procctl_run_in_process_median_ms', median(inProcessCli), 1);
+report('localctl_run_warm_median_ms', median(warmCli), 1);
+report('warm_cli_run_ratio', ratio(median(warmCli), median(inProcessCli)));

@@ -2,9 +2,14 @@
 // Runs every compiled test file under dist/test with node's built-in runner. Node 20 does not
 // expand globs for --test, so the file list is gathered here. Extra arguments pass through
 // (e.g. `npm test -- --test-name-pattern=registry`); a path argument narrows the files.
+// Two flags of our own, for running the suite on another Node version (CI's Node 24 pass):
+//   --node PATH    run the tests with that node binary instead of this one
+//   --no-docker    Docker tests skip, saying so (PROCCTL_TEST_DOCKER=off), since the full pass on
+//                  the machine's Node runs them against the one shared engine
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { takeNodeFlag } from './node-flag.mjs';
 
 function collect(dir) {
   const found = [];
@@ -17,12 +22,17 @@ function collect(dir) {
 }
 
 const args = process.argv.slice(2);
-const filters = args.filter((a) => !a.startsWith('--'));
-const flags = args.filter((a) => a.startsWith('--'));
+const node = takeNodeFlag(args, 'run-tests: --node needs the path of a node binary');
+const noDocker = args.includes('--no-docker');
+const rest = args.filter((a) => a !== '--no-docker');
+const filters = rest.filter((a) => !a.startsWith('--'));
+const flags = rest.filter((a) => a.startsWith('--'));
 const files = collect('dist/test').filter((f) => filters.length === 0 || filters.some((p) => f.includes(p)));
 if (files.length === 0) {
   console.error('run-tests: no compiled test files matched; run `npm run build` first');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...flags, ...files], { stdio: 'inherit' });
+const env = noDocker ? { ...process.env, PROCCTL_TEST_DOCKER: 'off' } : process.env;
+const result = spawnSync(node, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...flags, ...files], { stdio: 'inherit', env });
+if (result.error) console.error(`run-tests: cannot run ${node}: ${result.error.message}`);
 process.exit(result.status ?? 1);

@@ -52,6 +52,7 @@ export function registerLocalCommands(parent: Command): void {
       if (!Number.isFinite(grace) || grace < 0) throw new ProcctlError('ERR_USAGE', `--grace ${flags.grace} is not a number of seconds`);
       const { listManaged, removeContainer } = await containers();
       const { startedContainerName } = await import('../docker/labels.js');
+      const { dropStartedEntry } = await import('../docker/started-cache.js');
       let names: string[];
       if (flags.all) names = (await listManaged()).map((c) => c.name);
       else if (flags.ref) {
@@ -60,6 +61,7 @@ export function registerLocalCommands(parent: Command): void {
       } else throw new ProcctlError('ERR_USAGE', 'stop needs --ref REF or --all');
       let stopped = 0;
       for (const name of names) {
+        dropStartedEntry(name);
         if (!(await removeContainer(name, grace))) continue;
         stopped++;
         progress(`stopped ${name}`);

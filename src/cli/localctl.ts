@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: every module loaded after it is compiled once and cached (Node >= 22.1).
+import '../cache/compile-cache.js';
 import { registerLocalCommands } from './local-commands.js';
 import { createProgram, main } from './main.js';
 

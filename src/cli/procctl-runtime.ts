@@ -3,6 +3,8 @@
  * `procctl-runtime`: the processor runtime as a process — what a container runs, and what the local
  * process placement starts. SIGTERM (or SIGINT) drains and exits 0; a second one exits at once.
  */
+// First: every module loaded after it is compiled once and cached (Node >= 22.1).
+import '../cache/compile-cache.js';
 import { ERROR_CODES, ProcctlError, toProcctlError } from '../contracts/errors.js';
 import { SUBPROTOCOL } from '../protocol/constants.js';
 import { RUNTIME_USAGE, runtimeOptionsFromEnv, TOKEN_VARIABLE, unknownSettings } from '../runtime/config.js';

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: every module loaded after it is compiled once and cached (Node >= 22.1).
+import '../cache/compile-cache.js';
 import { registerExecCommand } from './exec-command.js';
 import { registerImagesCommand } from './images-command.js';
 import { registerLocalCommands } from './local-commands.js';

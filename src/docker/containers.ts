@@ -9,27 +9,17 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 import { ProcctlError } from '../contracts/errors.js';
 import type { Mode } from '../contracts/inputs.js';
-import { hostPlatform } from '../contracts/platform.js';
-import { pinnedDigest, type RegistrySnapshot } from '../registry/registry.js';
+import type { RegistrySnapshot } from '../registry/registry.js';
 import { requireSecrets, secretsPresentIn } from '../api/secrets.js';
 import { describeEngineError, engine, engineUnavailable, isUnreachable, requireEngine, statusOf } from './engine.js';
 import { pullByDigest, RUNTIME_PORT, type Progress } from './images.js';
+import type { ContainerHandle } from './handle.js';
 import { containerLabels, LABEL, startedContainerName, type Scope } from './labels.js';
 import { writeLogs } from './logs.js';
 import { runtimeHealth } from '../protocol/health.js';
 import { ensureMockNetwork, guardHost, MOCK_NETWORK } from './network.js';
-
-export interface ContainerHandle {
-  id: string;
-  name: string;
-  ref: string;
-  mode: Mode;
-  digest: string;
-  scope: Scope;
-  /** Base URL of the runtime, e.g. http://172.19.0.2:8080 or http://127.0.0.1:32768. */
-  endpoint: string;
-  token: string;
-}
+import { pinnedReference } from './pinned.js';
+import { writeStartedEntry } from './started-cache.js';
 
 export interface StartOptions {
   snapshot: RegistrySnapshot;
@@ -42,16 +32,6 @@ export interface StartOptions {
 }
 
 const TOKEN_ENV = 'PROCCTL_RUNTIME_TOKEN';
-
-/** The pinned `repository@digest` for this platform, or ERR_IMAGE_NOT_PINNED saying how to pin. */
-export function pinnedReference(snapshot: RegistrySnapshot): { reference: string; digest: string } {
-  const platform = hostPlatform();
-  const digest = pinnedDigest(snapshot, platform);
-  if (!digest) {
-    throw new ProcctlError('ERR_IMAGE_NOT_PINNED', `${snapshot.ref} pins no image for ${platform}; build, push and pin one with: procctl images build --ref ${snapshot.ref}`, { ref: snapshot.ref, platform });
-  }
-  return { reference: `${snapshot.entry.image.repository}@${digest}`, digest };
-}
 
 /** The declared secrets and config a container gets from this environment: real mode only, so a mock container never holds a credential. */
 function passedThrough(snapshot: RegistrySnapshot, mode: Mode, env: NodeJS.ProcessEnv): Map<string, string> {
@@ -292,6 +272,7 @@ export async function startContainer(options: StartOptions): Promise<ContainerHa
     throw err;
   }
   progress(`${name} healthy at ${handle.endpoint}`);
+  writeStartedEntry(handle);
   return { ...handle, reused: false };
 }
 
@@ -321,6 +302,7 @@ async function shareStarted(info: Dockerode.ContainerInspectInfo, on: { digest: 
   on.progress(`${handle.name} is already running`);
   if (on.mode === 'mock') await guardHost(warnOf(on.progress));
   await waitPinnedHealthy(handle, on.digest, on.snapshot.ref, on.healthTimeoutMs);
+  writeStartedEntry(handle);
   return { ...handle, reused: true };
 }
 

@@ -1,5 +1,7 @@
 export * from './build-and-pin.js';
 export * from './containers.js';
+export * from './handle.js';
+export * from './pinned.js';
 export * from './engine.js';
 export * from './images.js';
 export * from './labels.js';

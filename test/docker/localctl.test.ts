@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { engine, FsArtifactStore, ContainerAdapter, Registry, startContainer, startedContainerName, MOCK_NETWORK, type Envelope, type ProcctlError, type ErrorEnvelope, type SuccessEnvelope } from '../../src/index.js';
@@ -384,6 +384,46 @@ describe('localctl against the real Docker engine', { concurrency: false }, () =
       left = await ephemeral();
     }
     assert.equal(left, before, 'the orphaned one-off container is gone');
+  });
+
+  it('runs warm from the remembered endpoint, and falls back to the engine when the entry is stale, never to the wrong container', async (t) => {
+    if (!(await needDocker(t))) return;
+    const cache = tempDir('procctl-cache-');
+    const env = base({ PROCCTL_CACHE_DIR: cache });
+    const echoRun = (id: string) => localctl(['run', '--ref', 'testing/echo@1', '--json', '--execution-id', id, '--inputs-json', '{"schema":"v1","params":{"outputs":[{"path":"a.txt","text":"a"}]}}'], { env, cwd });
+    const name = startedContainerName('testing-echo-v1', 'mock');
+    const entries = join(cache, 'started');
+    const entryFile = () => join(entries, readdirSync(entries)[0] as string);
+    const engineToken = async () => ((await engine().getContainer(name).inspect()).Config.Env ?? []).find((e) => e.startsWith('PROCCTL_RUNTIME_TOKEN='))?.split('=')[1];
+    await localctl(['stop', '--ref', 'testing/echo@1', '--grace', '0'], { env });
+    assert.equal((await localctl(['start', '--ref', 'testing/echo@1'], { env })).code, 0);
+    assert.equal(statSync(entryFile()).mode & 0o777, 0o600, 'start remembers the container, for this user only');
+
+    const warm = await echoRun('warm-1');
+    assert.equal(envelopeOf(warm).status, 'success', warm.stderr);
+    // The same run through the engine (no entry) gives the same bytes.
+    rmSync(entries, { recursive: true });
+    const cold = await echoRun('warm-1');
+    assert.equal(cold.stdout, warm.stdout);
+    assert.equal(JSON.parse(readFileSync(entryFile(), 'utf8')).token, await engineToken(), 'the engine path remembers it again');
+
+    // A stale entry: the same address now answers with another token (a restarted container).
+    const entry = JSON.parse(readFileSync(entryFile(), 'utf8')) as Record<string, string>;
+    writeFileSync(entryFile(), JSON.stringify({ ...entry, token: 'not-the-token' }));
+    const afterStale = await echoRun('warm-2');
+    assert.equal(envelopeOf(afterStale).status, 'success', afterStale.stdout);
+    assert.equal(JSON.parse(readFileSync(entryFile(), 'utf8')).token, await engineToken(), 'the entry is rewritten from the engine');
+
+    // An entry claiming another digest is never used; the engine says what runs.
+    writeFileSync(entryFile(), JSON.stringify({ ...entry, digest: `sha256:${'0'.repeat(64)}` }));
+    assert.equal(envelopeOf(await echoRun('warm-3')).status, 'success');
+
+    // The container is removed behind localctl's back: the entry's endpoint no longer answers.
+    writeFileSync(entryFile(), JSON.stringify(entry));
+    await engine().getContainer(name).remove({ force: true });
+    const gone = await echoRun('warm-4');
+    assert.equal(errorCode(gone), 'ERR_CONTAINER_NOT_RUNNING', gone.stdout);
+    assert.deepEqual(readdirSync(entries), [], 'a dead entry is forgotten');
   });
 
   it('follows logs until the container stops, then stop leaves nothing behind', async (t) => {

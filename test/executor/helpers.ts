@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import Docker from 'dockerode';
 import type { ExecutionResult } from '../../src/executor/contract.js';
+import { DOCKER_OFF_REASON, DOCKER_TESTS_OFF } from '../helpers/docker.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Repository root (this file runs from dist/test/executor). */
@@ -144,6 +145,7 @@ let dockerPing: Promise<string | undefined> | undefined;
 
 /** undefined when the engine answers, else why not. */
 export function dockerUnavailable(): Promise<string | undefined> {
+  if (DOCKER_TESTS_OFF) return Promise.resolve(DOCKER_OFF_REASON);
   dockerPing ??= new Docker({ version: 'v1.41' }).ping().then(
     () => undefined,
     (err: unknown) => (err instanceof Error ? err.message : String(err)),
@@ -156,6 +158,10 @@ export function dockerUnavailable(): Promise<string | undefined> {
  * set; under CI a missing engine is a failure (.ci/run starts one).
  */
 export async function needDocker(t: TestContext): Promise<boolean> {
+  if (DOCKER_TESTS_OFF) {
+    t.skip(DOCKER_OFF_REASON);
+    return false;
+  }
   const why = await dockerUnavailable();
   if (why === undefined) return true;
   if (process.env.CI) throw new Error(`CI is set but the Docker engine does not answer: ${why}`);

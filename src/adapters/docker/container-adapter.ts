@@ -6,8 +6,12 @@
 import { ProcctlError } from '../../contracts/errors.js';
 import type { Envelope } from '../../contracts/envelope.js';
 import type { ArtifactStore } from '../../artifacts/store.js';
-import { containerExitError, settledExitFacts, findStarted, notRunningError, pinnedReference, removeContainer, startContainer, type ContainerHandle } from '../../docker/containers.js';
+import type { ContainerHandle } from '../../docker/handle.js';
 import type { Progress } from '../../docker/images.js';
+import { startedContainerName } from '../../docker/labels.js';
+import { pinnedReference } from '../../docker/pinned.js';
+import { dropStartedEntry, writeStartedEntry } from '../../docker/started-cache.js';
+import { warmStarted } from '../../docker/warm-started.js';
 import { failureFor } from '../envelope-for.js';
 import { preflight } from '../../execution/run-handler.js';
 import { invocationFacts, requireMode } from '../invocation.js';
@@ -24,6 +28,9 @@ export interface ContainerAdapterDeps {
 
 /** Protocol-level failures that may really be the container dying underneath the connection. */
 const CONNECTION_LOST = new Set(['ERR_RUNTIME_UNAVAILABLE', 'ERR_PROTOCOL', 'ERR_INTERNAL']);
+
+// The engine side (the Docker client among it) loads only when the warm path does not serve.
+const containers = () => import('../../docker/containers.js');
 
 export class ContainerAdapter implements Adapter {
   readonly name = 'local-container';
@@ -65,12 +72,26 @@ export class ContainerAdapter implements Adapter {
       // The same checks the runtime makes, before any container is touched.
       preflight(args.registrySnapshot, inputs, args.secretsPresent);
       const { digest } = pinnedReference(args.registrySnapshot);
+      const name = startedContainerName(args.registrySnapshot.slug, inputs.mode);
+      // Warm path: the remembered container, answering /healthz with the pin right now. A 401 at
+      // the WebSocket upgrade (before any frame is sent) means another container holds that
+      // address: the engine is asked and the run goes there instead.
+      const warm = await warmStarted(name, digest);
+      if (warm) {
+        const envelope = await this.runtimeFor(warm).invoke(args);
+        if (envelope.status === 'success' || !CONNECTION_LOST.has(envelope.error.code) && envelope.error.code !== 'ERR_RUNTIME_AUTH') return envelope;
+        this.forget(warm);
+        dropStartedEntry(name);
+        if (envelope.error.code !== 'ERR_RUNTIME_AUTH') return await this.afterLostConnection(warm, facts, envelope);
+      }
+      const { findStarted, notRunningError, startContainer } = await containers();
       const started = await findStarted(args.registrySnapshot, inputs.mode);
       if (started && !started.running && this.deps.policy === 'started') throw notRunningError(args.processorRef, inputs.mode, started);
       handle = started?.running ? started : undefined;
       if (handle && handle.digest !== digest) {
         throw new ProcctlError('ERR_DIGEST_MISMATCH', `container ${handle.name} runs ${handle.digest}, but ${args.processorRef} now pins ${digest}; restart it with localctl start --ref ${args.processorRef}`, { expected: digest, actual: handle.digest });
       }
+      if (handle) writeStartedEntry(handle);
       if (!handle) {
         if (this.deps.policy === 'started') throw notRunningError(args.processorRef, inputs.mode);
         ephemeral = true;
@@ -78,9 +99,8 @@ export class ContainerAdapter implements Adapter {
       }
       const envelope = await this.runtimeFor(handle).invoke(args);
       if (envelope.status === 'error' && CONNECTION_LOST.has(envelope.error.code)) {
-        this.forget(handle);
-        const exit = await settledExitFacts(handle.id);
-        if (!exit.running) return failureFor(facts, await containerExitError(handle, exit));
+        if (handle.scope === 'started') dropStartedEntry(handle.name);
+        return await this.afterLostConnection(handle, facts, envelope);
       }
       return envelope;
     } catch (err) {
@@ -88,8 +108,17 @@ export class ContainerAdapter implements Adapter {
     } finally {
       if (ephemeral && handle) {
         this.forget(handle);
+        const { removeContainer } = await containers();
         await removeContainer(handle.id, 2).catch(() => undefined);
       }
     }
+  }
+
+  /** A connection that failed may be the container dying underneath it: if it stopped, say so. */
+  private async afterLostConnection(handle: ContainerHandle, facts: ReturnType<typeof invocationFacts>, envelope: Envelope): Promise<Envelope> {
+    this.forget(handle);
+    const { containerExitError, settledExitFacts } = await containers();
+    const exit = await settledExitFacts(handle.id);
+    return exit.running ? envelope : failureFor(facts, await containerExitError(handle, exit));
   }
 }
