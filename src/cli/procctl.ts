@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First, so a run's handler thread starts while the rest loads.
+import './prestart-worker.js';
 import { registerExecCommand } from './exec-command.js';
 import { registerImagesCommand } from './images-command.js';
 import { registerLocalCommands } from './local-commands.js';

@@ -11,12 +11,15 @@ import { WebSocketServer } from 'ws';
 import { ProcctlError } from '../contracts/errors.js';
 import { hostPlatform } from '../contracts/platform.js';
 import { CLOSE, HEALTH_PATH, MAX_FRAME_BYTES, SUBPROTOCOL } from '../protocol/constants.js';
+import { HandlerPool } from '../execution/handler-pool.js';
 import { ConcurrencyGate } from './gate.js';
 import { checkUpgrade, refusalBody, tokenChecker, type Refusal } from './handshake.js';
 import { Session, type SessionHost } from './session.js';
 import { SnapshotCache } from './snapshots.js';
 
 const MiB = 1024 * 1024;
+/** How long a terminated worker thread may take to end before /healthz calls its handler stuck. */
+const TERMINATE_ALLOWANCE_MS = 1_000;
 
 export const RUNTIME_DEFAULTS = {
   host: '127.0.0.1',
@@ -98,6 +101,8 @@ export class RuntimeServer implements SessionHost {
   readonly maxAttachmentBytes: number;
   readonly gate: ConcurrencyGate;
   readonly snapshots = new SnapshotCache();
+  readonly handlers: HandlerPool;
+  readonly stuckGraceMs: number;
   readonly counters = { completed: 0, disconnectedRuns: 0, protocolCloses: 0, droppedEvents: 0 };
   closing = false;
 
@@ -120,6 +125,10 @@ export class RuntimeServer implements SessionHost {
     this.bufferBytes = this.options.bufferBytes;
     this.maxAttachmentBytes = this.options.maxAttachmentBytes;
     this.gate = new ConcurrencyGate(this.options.queueLimit);
+    this.handlers = new HandlerPool(this.env);
+    // A thread starts now, while the server binds, so the first invoke finds one ready.
+    this.handlers.prestart();
+    this.stuckGraceMs = this.options.stuckGraceMs;
     this.tokenMatches = tokenChecker(options.token);
     this.log = options.log ?? ((line) => process.stderr.write(`procctl-runtime: ${line}\n`));
     this.wss = new WebSocketServer({
@@ -177,7 +186,9 @@ export class RuntimeServer implements SessionHost {
     const base = { digest: this.options.imageDigest ?? null, protocol: SUBPROTOCOL, platform: hostPlatform() };
     if (this.closing) return { ok: false, ...base, reason: 'shutting down' };
     const graceMs = this.options.stuckGraceMs;
-    const stuck = [...this.abandonedHandlers.values()].filter((a) => Date.now() - a.since >= graceMs);
+    // A stopped handler's worker is terminated once the grace is over; one whose thread is still
+    // there a while later is blocked where termination cannot reach (native code).
+    const stuck = [...this.abandonedHandlers.values()].filter((a) => Date.now() - a.since >= graceMs + TERMINATE_ALLOWANCE_MS);
     if (stuck.length > 0) {
       return { ok: false, ...base, reason: `${stuck.length} handler(s) kept running more than ${graceMs} ms after their run was stopped (executions ${stuck.map((a) => a.executionId).join(', ')}); replace this runtime` };
     }
@@ -274,6 +285,7 @@ export class RuntimeServer implements SessionHost {
     if (this.pinger) clearInterval(this.pinger);
     this.http.closeAllConnections();
     if (this.abandonedHandlers.size > 0) this.log(`${this.abandonedHandlers.size} handler(s) ignored their abort and are abandoned at exit`);
+    await this.handlers.close();
   }
 }
 

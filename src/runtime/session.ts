@@ -19,6 +19,7 @@ import { CLOSE, MAX_CHUNK_BYTES, REMEMBERED_ENTRIES } from '../protocol/constant
 import { CLIENT_FRAME_SCHEMAS, decodeFrame, closeReason, type AttachmentDecl, type ClientFrame, type FrameProblem, type InvokeFrame } from '../protocol/frames.js';
 import { Outbox } from '../protocol/outbox.js';
 import { withCloseReasons } from '../protocol/close-reasons.js';
+import type { HandlerPool } from '../execution/handler-pool.js';
 import type { ConcurrencyGate } from './gate.js';
 import { EventStream } from './event-stream.js';
 import type { SnapshotCache } from './snapshots.js';
@@ -28,6 +29,10 @@ import type { RunLogRecord } from './server.js';
 export interface SessionHost {
   readonly registryDir: string | undefined;
   readonly env: NodeJS.ProcessEnv;
+  /** The warm handler workers every session's runs use. */
+  readonly handlers: HandlerPool;
+  /** How long a stopped handler may go on before its worker is terminated. */
+  readonly stuckGraceMs: number;
   /** Unread bytes a session lets queue for its client before it waits (outputs) or drops (events). */
   readonly bufferBytes: number;
   readonly maxAttachmentBytes: number;
@@ -222,6 +227,8 @@ export class Session {
       const plan = await executeInvocation(args, facts, {
         registryDir: this.host.registryDir,
         env: this.host.env,
+        pool: this.host.handlers,
+        abortGraceMs: this.host.stuckGraceMs,
         signal,
         ...(frame.timeout_s !== undefined && { timeoutS: frame.timeout_s }),
         onEvent: events.emit,
@@ -297,7 +304,8 @@ export class Session {
 function attachmentBytes(attachments: Map<string, Buffer>, ref: ArtifactRef): Uint8Array {
   const bytes = attachments.get(ref.cid);
   if (!bytes) throw new ProcctlError('ERR_ATTACHMENT', `artifact ${ref.$artifact} (${ref.cid}) was not sent with the invoke`, { key: ref.$artifact, cid: ref.cid });
-  // A copy: a handler that changes what it read must not change what the next read sees.
-  return Buffer.from(verifyArtifactBytes(ref, bytes));
+  // Not copied here: the handler's worker gets its own copy (handler-pool.ts), so a handler that
+  // changes what it read does not change what the next read sees.
+  return verifyArtifactBytes(ref, bytes);
 }
 
