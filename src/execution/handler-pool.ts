@@ -80,7 +80,8 @@ export class HandlerWorker {
           case 'output':
             return hooks.onOutput(message.path, message.bytes, message.mime);
           case 'read':
-            return void hooks.readAttachment(message.ref).then(
+            // Through a promise even when the reader throws at once: every failure is the read's answer.
+            return void Promise.resolve(message.ref).then(hooks.readAttachment).then(
               (bytes) => {
                 // One copy, owned by nobody else, handed over without another: the bytes a handler
                 // changes are its own, and the next read gets the stored ones again.
