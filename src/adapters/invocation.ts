@@ -6,7 +6,8 @@
  */
 import { ProcctlError } from '../contracts/errors.js';
 import { checkInputs, type ResolvedInputs } from '../contracts/inputs.js';
-import type { ArtifactRef } from '../artifacts/attachments.js';
+import { collectArtifactRefs, type ArtifactRef } from '../artifacts/attachments.js';
+import { checkInvocationLimits } from '../contracts/limits.js';
 import type { OutputPlan } from '../artifacts/outputs.js';
 import { resolveWritePrefix } from '../artifacts/paths.js';
 import { handlerPool, type HandlerPool } from '../execution/handler-pool.js';
@@ -65,6 +66,7 @@ export function invocationFacts(args: InvocationArgs): EnvelopeFacts {
  * inputs hash exactly when the in-process one would.
  */
 export async function executeInvocation(args: InvocationArgs, facts: EnvelopeFacts, deps: InvocationDeps): Promise<OutputPlan> {
+  checkInvocationLimits(args.inputsJson, collectArtifactRefs(paramsOf(args.inputsJson)));
   const inputs = requireMode(args);
   facts.inputs = inputs;
   if (args.registrySnapshot.ref !== args.processorRef) {
@@ -97,4 +99,9 @@ export async function executeInvocation(args: InvocationArgs, facts: EnvelopeFac
   } finally {
     release?.();
   }
+}
+
+/** The params of inputs that may not have checked yet. */
+export function paramsOf(inputsJson: unknown): unknown {
+  return (inputsJson as { params?: unknown } | null)?.params;
 }

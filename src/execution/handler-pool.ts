@@ -33,7 +33,6 @@ export class HandlerWorker {
   constructor(env: NodeJS.ProcessEnv) {
     const workerData: WorkerData = { env: { ...env } };
     this.worker = new Worker(WORKER_FILE, { workerData, stdout: false, stderr: false });
-    this.worker.unref();
     this.worker.on('message', (message: FromWorker) => this.listener?.(message));
     // A handler's stray callback that throws, process.exit() in a handler, running out of memory:
     // the thread ends; the run it was doing fails, and the pool never hands this worker out again.
@@ -42,6 +41,8 @@ export class HandlerWorker {
       this.end(`its worker thread exited with code ${code}`);
       resolve();
     }));
+    // After the listeners: adding one may take the thread's reference again.
+    this.worker.unref();
   }
 
   get alive(): boolean {

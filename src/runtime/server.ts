@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { ProcctlError } from '../contracts/errors.js';
+import { LIMITS } from '../contracts/limits.js';
 import { hostPlatform } from '../contracts/platform.js';
 import { CLOSE, HEALTH_PATH, MAX_FRAME_BYTES, SUBPROTOCOL } from '../protocol/constants.js';
 import { HandlerPool } from '../execution/handler-pool.js';
@@ -32,7 +33,8 @@ export const RUNTIME_DEFAULTS = {
   drainMs: 5_000,
   /** How long a handler may ignore an abort before /healthz reports the runtime unfit. */
   stuckGraceMs: 5_000,
-  maxAttachmentBytes: 256 * MiB,
+  /** The documented per-run total (contracts/limits.ts); an operator may set it lower. */
+  maxAttachmentBytes: LIMITS.totalAttachmentBytes,
   bufferBytes: 1 * MiB,
 };
 

@@ -9,9 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cleanEnv, runCli, signalWhen, tempDir } from '../helpers/cli.js';
-import { FIXTURES } from '../helpers/paths.js';
-
-export const LIMITS_REGISTRY = join(FIXTURES, 'limits-registry');
+import { LIMITS_REGISTRY } from './registry.js';
 
 const inputs = (params: Record<string, unknown>) => JSON.stringify({ schema: 'v1', params });
 
