@@ -49,3 +49,6 @@ const onSignal = (signal: NodeJS.Signals) => {
 };
 process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
+// Whoever stops the runtime may end its drain early (localctl stop, at the end of its grace): what
+// still runs is cancelled now, with its result sent, instead of at PROCCTL_RUNTIME_DRAIN_MS.
+process.on('SIGUSR2', () => server.endDrain());

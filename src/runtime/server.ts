@@ -118,6 +118,7 @@ export class RuntimeServer implements SessionHost {
   private maxBufferedClosed = 0;
   private pinger: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  private drainCut: (() => void) | undefined;
 
   private constructor(options: RuntimeServerOptions) {
     if (typeof options.token !== 'string' || options.token === '') throw new ProcctlError('ERR_USAGE', 'the runtime needs a bearer token; it never serves without one');
@@ -261,6 +262,11 @@ export class RuntimeServer implements SessionHost {
     return this.stopping;
   }
 
+  /** Ends a shutdown's drain now (what still runs is cancelled); nothing before a shutdown began. */
+  endDrain(): void {
+    this.drainCut?.();
+  }
+
   private async drainAndClose(drainMs: number): Promise<void> {
     this.closing = true;
     const busy = [...this.sessions].filter((s) => s.run);
@@ -269,7 +275,7 @@ export class RuntimeServer implements SessionHost {
     this.gate.rejectWaiting(new ProcctlError('ERR_RUNTIME_UNAVAILABLE', 'the processor runtime shut down before this queued run started; retry on another'));
     for (const session of this.sessions) if (session.idle) session.close(CLOSE.GOING_AWAY, 'runtime shutting down');
     const runs = () => [...this.sessions].flatMap((s) => (s.run ? [s.run] : []));
-    await settledWithin(runs(), drainMs);
+    await Promise.race([settledWithin(runs(), drainMs), new Promise<void>((resolve) => (this.drainCut = resolve))]);
     const late = [...this.sessions].filter((s) => s.run);
     if (late.length > 0) {
       this.log(`cancelling ${late.length} run(s) still in flight after ${drainMs} ms`);
