@@ -114,12 +114,25 @@ export async function runHandler(run: HandlerRun): Promise<OutputPlan> {
     timer = setTimeout(() => stop(new ProcctlError('ERR_TIMEOUT', `${run.snapshot.ref} ran longer than its limit of ${timeoutS}s`, { timeout_s: timeoutS })), timeoutS * 1000);
     const spec = { mode: run.inputs.mode, ref: run.snapshot.ref, executionId: run.executionId, params: run.inputs.params, secretsPresent: run.secretsPresent, declaredSecrets };
     const running = worker.run(spec, { onEvent, onOutput, readAttachment: (ref) => run.readAttachment(ref) });
-    running.catch(() => undefined);
+    const ended = running.then(
+      () => undefined,
+      () => undefined,
+    );
     stopWorker = (err) => worker.abort(err);
-    // Always watched, so a stopped handler's worker is ended or reused; the placement may track it.
-    const free = freed(worker, running, stopped, run);
-    run.onHandlerStarted?.(free);
-    await Promise.race([running, stopped]);
+    // Always settled, so a stopped handler's worker is ended or reused; the placement may track it.
+    let free!: () => void;
+    const freedPromise = new Promise<void>((resolve) => (free = resolve));
+    run.onHandlerStarted?.(freedPromise);
+    try {
+      await Promise.race([running, stopped]);
+    } finally {
+      if (stopReason) void afterStop(worker, ended, run).then(free);
+      else {
+        // Back in the pool before this run's slot is given on, so the next run finds it warm.
+        run.pool.release(run.slug, run.registryDir, worker, run.snapshot.entry.runtime.concurrency);
+        free();
+      }
+    }
   } catch (err) {
     if (stopReason) throw stopReason;
     const failure = toProcctlError(err);
@@ -135,18 +148,12 @@ export async function runHandler(run: HandlerRun): Promise<OutputPlan> {
 }
 
 /**
- * Settles once the worker is free: when its handler ends (it goes back to the pool), or — for a
- * stopped run whose handler does not end within the grace — when the thread has been terminated
- * (a replacement starts on the next run). A handler that fails is not the worker's fault: the
- * thread is reused.
+ * After a timeout or cancel: a handler that ends within the grace gives its worker back to the
+ * pool; one that does not (it ignores its abort, or never yields) has its thread terminated, and a
+ * replacement starts on the next run.
  */
-async function freed(worker: HandlerWorker, running: Promise<void>, stopped: Promise<never>, run: HandlerRun): Promise<void> {
-  const ended = running.then(
-    () => true,
-    () => true,
-  );
-  // Only a stopped run starts the grace; an unstopped one is waited for (its timeout stops it).
-  const graceOver = stopped.catch(() => sleep(run.abortGraceMs ?? 5_000, false, { ref: false }));
-  if (await Promise.race([ended, graceOver])) run.pool.release(run.slug, run.registryDir, worker, run.snapshot.entry.runtime.concurrency);
-  else await worker.terminate();
+async function afterStop(worker: HandlerWorker, ended: Promise<void>, run: HandlerRun): Promise<void> {
+  const graceOver = sleep(run.abortGraceMs ?? 5_000, 'over' as const, { ref: false });
+  if ((await Promise.race([ended, graceOver])) === 'over') await worker.terminate();
+  else run.pool.release(run.slug, run.registryDir, worker, run.snapshot.entry.runtime.concurrency);
 }

@@ -52,7 +52,8 @@ interface Receiving {
   snapshot: RegistrySnapshot;
   decls: AttachmentDecl[];
   index: number;
-  chunks: Buffer[];
+  /** The current attachment's bytes, allocated once at its declared size and filled as chunks arrive (never concatenated). */
+  target: Buffer | undefined;
   received: number;
   bytes: Map<string, Buffer>;
 }
@@ -148,7 +149,7 @@ export class Session {
     if (total > this.host.maxAttachmentBytes) return this.refuse({ code: CLOSE.TOO_BIG, reason: `attachments total ${total} bytes; this runtime takes at most ${this.host.maxAttachmentBytes}` });
     this.state = 'receiving';
     this.executionId = frame.execution_id;
-    this.receiving = { frame, snapshot, decls, index: 0, chunks: [], received: 0, bytes: new Map() };
+    this.receiving = { frame, snapshot, decls, index: 0, target: undefined, received: 0, bytes: new Map() };
     this.advance();
   }
 
@@ -173,12 +174,14 @@ export class Session {
     if (this.state !== 'receiving' || !r) return this.refuse({ code: CLOSE.UNEXPECTED_BINARY, reason: 'binary frame where a text frame is due' });
     if (data.byteLength > MAX_CHUNK_BYTES) return this.refuse({ code: CLOSE.TOO_BIG, reason: `binary frame of ${data.byteLength} bytes; chunks are at most ${MAX_CHUNK_BYTES}` });
     const decl = r.decls[r.index] as AttachmentDecl;
-    r.chunks.push(data);
+    if (r.received + data.byteLength > decl.size_bytes) return this.refuse({ code: CLOSE.INVALID_FRAME, reason: `attachment ${r.index} (${decl.cid.slice(0, 19)}…) got more than its ${decl.size_bytes} bytes` });
+    // Held once: each chunk is copied into place and dropped, so a 200 MB attachment costs 200 MB.
+    r.target ??= Buffer.allocUnsafeSlow(decl.size_bytes);
+    data.copy(r.target, r.received);
     r.received += data.byteLength;
-    if (r.received > decl.size_bytes) return this.refuse({ code: CLOSE.INVALID_FRAME, reason: `attachment ${r.index} (${decl.cid.slice(0, 19)}…) got more than its ${decl.size_bytes} bytes` });
     if (r.received === decl.size_bytes) {
-      r.bytes.set(decl.cid, r.chunks.length === 1 ? (r.chunks[0] as Buffer) : Buffer.concat(r.chunks));
-      r.chunks = [];
+      r.bytes.set(decl.cid, r.target);
+      r.target = undefined;
       r.received = 0;
       r.index++;
       this.advance();
