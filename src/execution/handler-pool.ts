@@ -33,7 +33,10 @@ export class HandlerWorker {
   constructor(env: NodeJS.ProcessEnv) {
     const workerData: WorkerData = { env: { ...env } };
     this.worker = new Worker(WORKER_FILE, { workerData, stdout: false, stderr: false });
-    this.worker.on('message', (message: FromWorker) => this.listener?.(message));
+    this.worker.on('message', (message: FromWorker) => {
+      if (message.kind !== 'batch') return this.listener?.(message);
+      for (const one of message.messages) this.listener?.(one);
+    });
     // A handler's stray callback that throws, process.exit() in a handler, running out of memory:
     // the thread ends; the run it was doing fails, and the pool never hands this worker out again.
     this.worker.on('error', (err: Error) => this.end(`it threw outside the handler: ${err.message}`));
