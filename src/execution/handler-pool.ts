@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { ProcctlError } from '../contracts/errors.js';
 import type { ArtifactRef } from '../artifacts/attachments.js';
 import type { ProcessorEvent } from '../sdk/index.js';
+import { handlerFile } from './load-processor.js';
 import { fromWire, toWire, type FromWorker, type RunSpec, type ToWorker, type WorkerData } from './worker-messages.js';
 
 const WORKER_FILE = new URL('./handler-worker.js', import.meta.url);
@@ -33,10 +34,7 @@ export class HandlerWorker {
   constructor(env: NodeJS.ProcessEnv) {
     const workerData: WorkerData = { env: { ...env } };
     this.worker = new Worker(WORKER_FILE, { workerData, stdout: false, stderr: false });
-    this.worker.on('message', (message: FromWorker) => {
-      if (message.kind !== 'batch') return this.listener?.(message);
-      for (const one of message.messages) this.listener?.(one);
-    });
+    this.worker.on('message', (message: FromWorker) => this.listener?.(message));
     // A handler's stray callback that throws, process.exit() in a handler, running out of memory:
     // the thread ends; the run it was doing fails, and the pool never hands this worker out again.
     this.worker.on('error', (err: Error) => this.end(`it threw outside the handler: ${err.message}`));
@@ -149,9 +147,13 @@ export class HandlerPool {
     this.env = env;
   }
 
-  /** Starts a thread now, so the next run does not wait for one (the CLI calls this first thing). */
-  prestart(): void {
+  /**
+   * Starts a thread now, so the next run does not wait for one (the CLI calls this first thing);
+   * given the processor the run will most likely use, it loads that module in it at once, too.
+   */
+  prestart(likely?: { slug: string; registryDir?: string }): void {
     this.spare ??= new HandlerWorker(this.env);
+    if (likely) this.prepare(likely.slug, likely.registryDir).catch(() => undefined);
   }
 
   private fresh(): HandlerWorker {
@@ -223,8 +225,9 @@ export class HandlerPool {
   }
 }
 
+/** Workers are pooled by the module file they load: two spellings of one registry folder share them. */
 function poolKey(slug: string, registryDir: string | undefined): string {
-  return `${registryDir ?? ''}\0${slug}`;
+  return handlerFile(slug, registryDir) ?? `${registryDir ?? ''}\0${slug}`;
 }
 
 const pools = new Map<NodeJS.ProcessEnv, HandlerPool>();

@@ -16,34 +16,9 @@ import { fromWire, toWire, type FromWorker, type RunSpec, type ToWorker, type Wo
 
 const port = parentPort as NonNullable<typeof parentPort>;
 const env = (workerData as WorkerData).env;
-
-// Messages leave in batches: a handler's burst of events and outputs in one turn costs one
-// cross-thread message (one wake-up of the control thread), not one each. A message the handler
-// then waits on (an attachment read) or the last one of a run goes out at once, with the batch.
-let batch: FromWorker[] = [];
-let transfers: ArrayBuffer[] = [];
-let flushScheduled = false;
-
-function flush(): void {
-  flushScheduled = false;
-  if (batch.length === 0) return;
-  const messages = batch;
-  const moved = transfers;
-  batch = [];
-  transfers = [];
-  port.postMessage(messages.length === 1 ? messages[0] : { kind: 'batch', messages }, moved);
-}
-
-function post(message: FromWorker, transfer?: ArrayBuffer[]): void {
-  batch.push(message);
-  if (transfer) transfers.push(...transfer);
-  if (message.kind === 'event' || message.kind === 'output') {
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flush);
-    }
-  } else flush();
-}
+// Each message goes out at once, never batched for later: a handler that logs and then never
+// yields would otherwise take its last events with it.
+const post = (message: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
 
 let definition: ProcessorDefinition | undefined;
 let controller: AbortController | undefined;

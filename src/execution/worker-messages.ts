@@ -34,7 +34,6 @@ export type ToWorker =
   | { kind: 'attachment'; id: number; bytes?: Uint8Array; error?: WireError };
 
 export type FromWorker =
-  | { kind: 'batch'; messages: FromWorker[] }
   | { kind: 'loaded' }
   | { kind: 'load-failed'; error: WireError }
   | { kind: 'event'; event: ProcessorEvent }
