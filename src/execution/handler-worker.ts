@@ -20,6 +20,12 @@ const env = (workerData as WorkerData).env;
 // yields would otherwise take its last events with it.
 const post = (message: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
 
+// A handler's stray timer that throws, or a promise it never handles, is logged and the thread
+// goes on serving, as the runtime process itself does: it is not the fault of the next run.
+const stray = (what: string) => (err: unknown) => process.stderr.write(`procctl handler thread: ${what}, kept serving: ${err instanceof Error ? err.message : String(err)}\n`);
+process.on('uncaughtException', stray('uncaught exception'));
+process.on('unhandledRejection', stray('unhandled rejection'));
+
 let definition: ProcessorDefinition | undefined;
 let controller: AbortController | undefined;
 let aborted: ProcctlError | undefined;
