@@ -10,12 +10,15 @@
  * Goals (issue 12): `protocol_overhead_rtts` <= 2, what the protocol adds over the same invoke
  * in-process, in echo round trips: (invoke p50 - in-process p50) / echo p50; invokes_per_second
  * >= 10,000 with 64 in flight. (Issue 3's p50_ratio, over the echo alone, is printed too.)
+ * Goal (issue 9): attachment_rss_ratio <= 1.3 (see the memory section at the end).
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { InProcessAdapter, MemoryArtifactStore, Registry, RuntimeClient, startRuntimeProcess, type InvocationArgs } from '../src/index.js';
 import { invokeFrameText } from '../src/protocol/invoke-frame.js';
+import { contentId } from '../src/contracts/content-id.js';
 import { percentile, ratio, report } from './stats.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 20);
@@ -129,3 +132,31 @@ ws.close();
 client.close();
 echo.stop();
 await runtime.stop();
+
+// Memory (issue 9): the runtime's peak RSS (VmHWM of its own process) while it takes and runs one
+// 200 MB attachment (llm/litellm@1 mock reads every attachment), over the attachment's size.
+// Reported as the goal words it — peak RSS over size, idle runtime included, not subtracted —
+// with the idle runtime's peak beside it, so what the attachment itself costs can be read off.
+const ATTACHMENT_BYTES = 200 * 1000 * 1000;
+const peakRss = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN) * 1024;
+const memRuntime = await startRuntimeProcess({});
+const memStore = new MemoryArtifactStore();
+const memClient = new RuntimeClient({ url: memRuntime.url, token: memRuntime.token, store: memStore });
+await memClient.invoke(argsFor('bench-mem-warm'));
+const idleRss = peakRss(memRuntime.child.pid as number);
+{
+  const bytes = Buffer.alloc(ATTACHMENT_BYTES, 0x61);
+  const cid = contentId(bytes);
+  const key = `attachments/${cid.replace(':', '/')}`;
+  await memStore.put(key, bytes, 'application/octet-stream');
+  const args = argsFor('bench-mem-1');
+  args.inputsJson = { ...args.inputsJson, params: { messages: [{ role: 'user', content: [{ $artifact: key, cid, mime: 'application/octet-stream', size_bytes: ATTACHMENT_BYTES }, 'What is this?'] }] } };
+  const envelope = await memClient.invoke(args);
+  if (envelope.status !== 'success') throw new Error(`the 200 MB attachment run failed: ${JSON.stringify(envelope)}`);
+}
+const attachmentRss = peakRss(memRuntime.child.pid as number);
+memClient.close();
+await memRuntime.stop();
+report('runtime_idle_peak_rss_mb', idleRss / 1e6, 1);
+report('runtime_attachment_peak_rss_mb', attachmentRss / 1e6, 1);
+report('attachment_rss_ratio', ratio(attachmentRss, ATTACHMENT_BYTES));

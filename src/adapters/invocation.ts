@@ -6,10 +6,11 @@
  */
 import { ProcctlError } from '../contracts/errors.js';
 import { checkInputs, type ResolvedInputs } from '../contracts/inputs.js';
-import type { ArtifactRef } from '../artifacts/attachments.js';
+import { collectArtifactRefs, type ArtifactRef } from '../artifacts/attachments.js';
+import { checkInvocationLimits } from '../contracts/limits.js';
 import type { OutputPlan } from '../artifacts/outputs.js';
 import { resolveWritePrefix } from '../artifacts/paths.js';
-import { loadProcessor } from '../execution/load-processor.js';
+import { handlerPool, type HandlerPool } from '../execution/handler-pool.js';
 import { runHandler } from '../execution/run-handler.js';
 import type { RegistrySnapshot } from '../registry/registry.js';
 import type { EnvelopeFacts } from './envelope-for.js';
@@ -32,8 +33,12 @@ export interface InvocationDeps extends AdapterOpts {
    * start. The runtime uses it for its concurrency limit; the in-process placement has none.
    */
   admit?: (snapshot: RegistrySnapshot) => Promise<Release>;
-  /** Given the handler's own promise, which may outlive a timeout or cancel. */
+  /** Given a promise that settles once the handler's worker is free; it may outlive a timeout or cancel. */
   onHandlerStarted?: (running: Promise<void>) => void;
+  /** The handler workers; by default the pool for `env`. */
+  pool?: HandlerPool;
+  /** How long a stopped handler may go on before its worker is terminated. */
+  abortGraceMs?: number;
 }
 
 /** Inputs as adapters take them: mode is required, never inferred. */
@@ -61,17 +66,24 @@ export function invocationFacts(args: InvocationArgs): EnvelopeFacts {
  * inputs hash exactly when the in-process one would.
  */
 export async function executeInvocation(args: InvocationArgs, facts: EnvelopeFacts, deps: InvocationDeps): Promise<OutputPlan> {
+  checkInvocationLimits(args.inputsJson, collectArtifactRefs(paramsOf(args.inputsJson)));
   const inputs = requireMode(args);
   facts.inputs = inputs;
   if (args.registrySnapshot.ref !== args.processorRef) {
     throw new ProcctlError('ERR_REGISTRY_INVALID', `registry snapshot is for ${args.registrySnapshot.ref}, not ${args.processorRef}`);
   }
   const prefix = resolveWritePrefix(args.writePrefix, args.executionId);
-  const definition = await loadProcessor(args.registrySnapshot.slug, deps.registryDir);
+  const pool = deps.pool ?? handlerPool(deps.env);
+  // The module is loaded (in a worker, which then waits warm for the run) before admission, so a
+  // missing or broken handler fails without taking a slot.
+  await pool.prepare(args.registrySnapshot.slug, deps.registryDir);
   const release = deps.admit ? await deps.admit(args.registrySnapshot) : undefined;
   try {
     return await runHandler({
-      definition,
+      pool,
+      slug: args.registrySnapshot.slug,
+      ...(deps.registryDir !== undefined && { registryDir: deps.registryDir }),
+      ...(deps.abortGraceMs !== undefined && { abortGraceMs: deps.abortGraceMs }),
       snapshot: args.registrySnapshot,
       inputs,
       executionId: args.executionId,
@@ -87,4 +99,9 @@ export async function executeInvocation(args: InvocationArgs, facts: EnvelopeFac
   } finally {
     release?.();
   }
+}
+
+/** The params of inputs that may not have checked yet. */
+export function paramsOf(inputsJson: unknown): unknown {
+  return (inputsJson as { params?: unknown } | null)?.params;
 }

@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import { contentId } from '../contracts/content-id.js';
 import { ProcctlError } from '../contracts/errors.js';
 import type { InputsV1 } from '../contracts/inputs.js';
+import { checkAttachmentSizes, checkPlaceholderCount } from '../contracts/limits.js';
 import { mimeFor } from './mime.js';
 import { attachmentKey } from './paths.js';
 import type { ArtifactStore } from './store.js';
@@ -26,7 +27,6 @@ export interface ArtifactRef {
 }
 
 const NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
-export const MAX_ATTACHMENT_BYTES = 512 * 1024 * 1024;
 
 export function parseAttachSpec(spec: string): AttachSpec {
   const eq = spec.indexOf('=');
@@ -52,8 +52,9 @@ export function collectArtifactRefs(value: unknown, found: ArtifactRef[] = []): 
   return found;
 }
 
-async function storeAttachment(spec: AttachSpec, store: ArtifactStore): Promise<ArtifactRef> {
-  const fail = (reason: string, extra?: Record<string, unknown>) => new ProcctlError('ERR_ATTACHMENT', `attachment ${spec.name} (${spec.file}) ${reason}`, { name: spec.name, ...extra });
+/** The attachment's size, from stat: every file is checked, and the limits with it, before any is read. */
+async function attachmentSize(spec: AttachSpec): Promise<number> {
+  const fail = (reason: string) => new ProcctlError('ERR_ATTACHMENT', `attachment ${spec.name} (${spec.file}) ${reason}`, { name: spec.name });
   let info;
   try {
     info = await stat(spec.file);
@@ -63,7 +64,10 @@ async function storeAttachment(spec: AttachSpec, store: ArtifactStore): Promise<
   }
   if (info.isDirectory()) throw fail('is a directory; attach a file');
   if (!info.isFile()) throw fail('is not a regular file');
-  if (info.size > MAX_ATTACHMENT_BYTES) throw fail(`is ${info.size} bytes; the limit is ${MAX_ATTACHMENT_BYTES}`, { size_bytes: info.size });
+  return info.size;
+}
+
+async function storeAttachment(spec: AttachSpec, store: ArtifactStore): Promise<ArtifactRef> {
   const bytes = await readFile(spec.file);
   const cid = contentId(bytes);
   const key = attachmentKey(cid);
@@ -93,7 +97,11 @@ export async function applyAttachments(inputs: InputsV1, specs: readonly AttachS
   for (const name of byName.keys()) {
     if (!used.has(name)) throw new ProcctlError('ERR_ATTACHMENT', `--attach ${name}=… is not used: no {"$attach":"${name}"} placeholder in the inputs`, { name });
   }
+  checkPlaceholderCount(placeholders);
   if (placeholders === 0) return inputs;
+  const sizes: { name: string; size: number }[] = [];
+  for (const [name, spec] of byName) sizes.push({ name, size: await attachmentSize(spec) });
+  checkAttachmentSizes(sizes);
   const refs = new Map<string, ArtifactRef>();
   for (const [name, spec] of byName) refs.set(name, await storeAttachment(spec, store));
   return { ...inputs, params: replacePlaceholders(inputs.params, refs) as Record<string, unknown> };

@@ -68,6 +68,9 @@ const onSignal = (signal: NodeJS.Signals) => {
 };
 process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
+// Whoever stops the runtime may end its drain early (localctl stop, at the end of its grace): what
+// still runs is cancelled now, with its result sent, instead of at PROCCTL_RUNTIME_DRAIN_MS.
+process.on('SIGUSR2', () => server.endDrain());
 // Nobody is left to receive results: stop without a drain.
 watchForLeftover(server, process.env, (why) => {
   process.stderr.write(`procctl-runtime: ${why}; exiting\n`);

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // First: every module loaded after it is compiled once and cached (Node >= 22.1).
 import '../cache/compile-cache.js';
+// Next, so a run's handler thread starts while the rest loads.
+import './prestart-worker.js';
 import { registerExecCommand } from './exec-command.js';
 import { registerImagesCommand } from './images-command.js';
 import { registerLocalCommands } from './local-commands.js';

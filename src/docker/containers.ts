@@ -49,8 +49,16 @@ function passedThrough(snapshot: RegistrySnapshot, mode: Mode, env: NodeJS.Proce
  */
 export const EPHEMERAL_IDLE_EXIT_MS = 10_000;
 
+/**
+ * A started container drains on SIGTERM until whoever stops it says the drain is over (SIGUSR2,
+ * see removeContainer), so the grace of `localctl stop --grace N` governs, not a fixed drain.
+ */
+const CONTAINER_DRAIN_MS = 24 * 60 * 60 * 1000;
+/** What a stop keeps of its grace for cancelled runs to send their results before SIGKILL. */
+const CANCEL_MARGIN_S = 2;
+
 function envFor(token: string, digest: string, passed: Map<string, string>): string[] {
-  return [`${TOKEN_ENV}=${token}`, `PROCCTL_IMAGE_DIGEST=${digest}`, ...[...passed].map(([name, value]) => `${name}=${value}`)];
+  return [`${TOKEN_ENV}=${token}`, `PROCCTL_IMAGE_DIGEST=${digest}`, `PROCCTL_RUNTIME_DRAIN_MS=${CONTAINER_DRAIN_MS}`, ...[...passed].map(([name, value]) => `${name}=${value}`)];
 }
 
 function hostConfig(snapshot: RegistrySnapshot, mode: Mode): Dockerode.HostConfig {
@@ -178,7 +186,18 @@ async function waitHealthy(handle: ContainerHandle, timeoutMs: number, progress?
 export async function removeContainer(idOrName: string, graceS = 10): Promise<boolean> {
   const container = engine().getContainer(idOrName);
   try {
-    await container.stop({ t: graceS }); // SIGTERM, then SIGKILL after the grace
+    // SIGTERM: the runtime stops taking work and lets running runs finish. Once the grace, less a
+    // margin, is over, SIGUSR2 ends the drain (what still runs is cancelled, with its result sent),
+    // and SIGKILL follows the margin later if the runtime has not exited by then.
+    await container.kill({ signal: 'SIGTERM' });
+    const exited = container.wait({ condition: 'not-running' }).then(() => true, () => true);
+    const drainS = Math.max(0, graceS - CANCEL_MARGIN_S);
+    let timer: NodeJS.Timeout | undefined;
+    const over = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), drainS * 1000)));
+    const done = await Promise.race([exited, over]);
+    clearTimeout(timer);
+    if (!done) await container.kill({ signal: 'SIGUSR2' }).catch(() => undefined);
+    await container.stop({ t: Math.min(graceS, CANCEL_MARGIN_S) });
   } catch (err) {
     const status = statusOf(err);
     if (status === 404) return false;

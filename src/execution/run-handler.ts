@@ -4,6 +4,7 @@
  * and cancellation, outputs canonicalised. Placements (in-process, the container runtime) share
  * this, which is what makes their envelopes equal.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ProcctlError, toProcctlError } from '../contracts/errors.js';
 import type { ResolvedInputs } from '../contracts/inputs.js';
 import { formatProblems, validateAgainst } from '../contracts/validator.js';
@@ -11,18 +12,23 @@ import type { ArtifactRef } from '../artifacts/attachments.js';
 import { mimeFor } from '../artifacts/mime.js';
 import { planOutputs, type OutputPlan, type ProducedOutput } from '../artifacts/outputs.js';
 import type { RegistrySnapshot } from '../registry/registry.js';
-import type { LogLevel, ProcessorContext, ProcessorDefinition, ProcessorEvent } from '../sdk/index.js';
+import type { ProcessorEvent } from '../sdk/index.js';
+import type { HandlerPool, HandlerWorker } from './handler-pool.js';
 import { secretRedactor } from './redact.js';
 import { requireSecrets } from '../api/secrets.js';
 
 export interface HandlerRun {
-  definition: ProcessorDefinition;
+  /** Where the handler runs: a warm worker of this pool, with the processor's module loaded. */
+  pool: HandlerPool;
+  /** The processor's slug and the registry folder its module may come from (as loadProcessor takes them). */
+  slug: string;
+  registryDir?: string;
   snapshot: RegistrySnapshot;
   inputs: ResolvedInputs;
   executionId: string;
   writePrefix: string;
   secretsPresent: readonly string[];
-  /** Where secret and config values come from: the placement's own environment. */
+  /** Where secret values come from for redaction: the placement's own environment. */
   env: NodeJS.ProcessEnv;
   readAttachment(ref: ArtifactRef): Promise<Uint8Array>;
   onEvent?: (event: ProcessorEvent) => void;
@@ -30,8 +36,14 @@ export interface HandlerRun {
   /** Overrides the registry's `timeout_s` (only ever to shorten it). */
   timeoutS?: number;
   /**
-   * Given the handler's own promise when it starts. After a timeout or cancel `runHandler` returns
-   * at once, but a handler that ignores `ctx.signal` keeps running; this is how a placement knows.
+   * How long a stopped handler may go on before its worker is terminated (default 5 s): time to
+   * notice `ctx.signal` and clean up (children, files). One that never yields is ended then.
+   */
+  abortGraceMs?: number;
+  /**
+   * Given, when the handler starts, a promise that settles once its worker is free again (the
+   * handler ended, or its thread was terminated). After a timeout or cancel `runHandler` returns
+   * at once; this is how a placement knows what still runs.
    */
   onHandlerStarted?: (running: Promise<void>) => void;
 }
@@ -60,18 +72,16 @@ export async function runHandler(run: HandlerRun): Promise<OutputPlan> {
   const stopped = new Promise<never>((_, reject) => (settle = reject));
   // Raced against the handler below; a run stopped before its handler starts never races it.
   stopped.catch(() => undefined);
-  // Why the run stopped early, if it did. The handler's AbortController is made only when the
-  // handler asks for ctx.signal: most mock handlers never do, and a long-lived runtime makes one
-  // per invoke otherwise.
+  // Why the run stopped early, if it did; the worker passes it on to ctx.signal.
   let stopReason: ProcctlError | undefined;
-  let controller: AbortController | undefined;
+  let stopWorker: ((err: ProcctlError) => void) | undefined;
   const stop = (err: ProcctlError) => {
     if (stopReason) return;
     stopReason = err;
-    controller?.abort(err);
+    stopWorker?.(err);
     settle(err);
   };
-  const timer = setTimeout(() => stop(new ProcctlError('ERR_TIMEOUT', `${run.snapshot.ref} ran longer than its limit of ${timeoutS}s`, { timeout_s: timeoutS })), timeoutS * 1000);
+  let timer: NodeJS.Timeout | undefined;
   const onCancel = () => {
     // A placement may say why (a runtime shutting down); a plain abort() is a user's cancel.
     const reason: unknown = run.signal?.reason;
@@ -80,50 +90,49 @@ export async function runHandler(run: HandlerRun): Promise<OutputPlan> {
   if (run.signal?.aborted) onCancel();
   else run.signal?.addEventListener('abort', onCancel, { once: true });
 
-  const allowedSecrets = new Set([...run.snapshot.entry.secrets.required, ...(run.snapshot.entry.secrets.optional ?? [])]);
-  const redact = secretRedactor(allowedSecrets, run.env);
-  const emit = (event: ProcessorEvent) => {
+  const declaredSecrets = [...run.snapshot.entry.secrets.required, ...(run.snapshot.entry.secrets.optional ?? [])];
+  const redact = secretRedactor(declaredSecrets, run.env);
+  const onEvent = (event: ProcessorEvent) => {
     if (stopReason) return;
     if (event.kind === 'log') run.onEvent?.({ ...event, message: redact(event.message) });
     else if (event.kind === 'progress' && event.message !== undefined) run.onEvent?.({ ...event, message: redact(event.message) });
     else run.onEvent?.(event);
   };
-  const ctx: ProcessorContext = {
-    mode: run.inputs.mode,
-    ref: run.snapshot.ref,
-    executionId: run.executionId,
-    params: run.inputs.params,
-    get signal() {
-      controller ??= new AbortController();
-      if (stopReason && !controller.signal.aborted) controller.abort(stopReason);
-      return controller.signal;
-    },
-    readAttachment: (ref) => run.readAttachment(ref),
-    output(path, data, mime) {
-      if (stopReason) return;
-      produced.push({ path, bytes: typeof data === 'string' ? Buffer.from(data, 'utf8') : data, mime: mime ?? mimeFor(path) });
-    },
-    log: (message: string, level: LogLevel = 'info') => emit({ kind: 'log', level, message }),
-    token: (text) => emit({ kind: 'token', text }),
-    progress: (fraction, message) => emit(message === undefined ? { kind: 'progress', fraction } : { kind: 'progress', fraction, message }),
-    secret(name) {
-      if (run.inputs.mode !== 'real') throw new ProcctlError('ERR_PROCESSOR_FAILED', `the mock handler of ${run.snapshot.ref} asked for secret ${name}; mock mode has no secrets`);
-      if (!allowedSecrets.has(name)) throw new ProcctlError('ERR_PROCESSOR_FAILED', `${run.snapshot.ref} asked for secret ${name}, which its registry entry does not declare`);
-      const value = run.secretsPresent.includes(name) ? run.env[name] : undefined;
-      if (value === undefined || value === '') throw new ProcctlError('ERR_MISSING_SECRET', `secret ${name} is not present`, { missing: [name] });
-      return value;
-    },
-    config: (name) => (allowedSecrets.has(name) ? undefined : run.env[name]),
+  const onOutput = (path: string, bytes: Uint8Array, mime: string | undefined) => {
+    if (!stopReason) produced.push({ path, bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), mime: mime ?? mimeFor(path) });
   };
 
-  const handler = run.inputs.mode === 'real' ? run.definition.real : run.definition.mock;
   try {
     // Cancelled before it could begin (while queued for a slot, say): the handler never starts.
     if (stopReason) throw stopReason;
-    // The async wrapper turns a synchronous throw or a non-promise return into a settled promise.
-    const running = (async () => handler(ctx))();
-    run.onHandlerStarted?.(running);
-    await Promise.race([running, stopped]);
+    const worker = await run.pool.acquire(run.slug, run.registryDir);
+    if (stopReason) {
+      run.pool.release(run.slug, run.registryDir, worker, run.snapshot.entry.runtime.concurrency);
+      throw stopReason;
+    }
+    // The clock starts with the handler, not with the thread it waited for.
+    timer = setTimeout(() => stop(new ProcctlError('ERR_TIMEOUT', `${run.snapshot.ref} ran longer than its limit of ${timeoutS}s`, { timeout_s: timeoutS })), timeoutS * 1000);
+    const spec = { mode: run.inputs.mode, ref: run.snapshot.ref, executionId: run.executionId, params: run.inputs.params, secretsPresent: run.secretsPresent, declaredSecrets };
+    const running = worker.run(spec, { onEvent, onOutput, readAttachment: (ref) => run.readAttachment(ref) });
+    const ended = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    stopWorker = (err) => worker.abort(err);
+    // Always settled, so a stopped handler's worker is ended or reused; the placement may track it.
+    let free!: () => void;
+    const freedPromise = new Promise<void>((resolve) => (free = resolve));
+    run.onHandlerStarted?.(freedPromise);
+    try {
+      await Promise.race([running, stopped]);
+    } finally {
+      if (stopReason) void afterStop(worker, ended, run).then(free);
+      else {
+        // Back in the pool before this run's slot is given on, so the next run finds it warm.
+        run.pool.release(run.slug, run.registryDir, worker, run.snapshot.entry.runtime.concurrency);
+        free();
+      }
+    }
   } catch (err) {
     if (stopReason) throw stopReason;
     const failure = toProcctlError(err);
@@ -136,4 +145,15 @@ export async function runHandler(run: HandlerRun): Promise<OutputPlan> {
     run.signal?.removeEventListener('abort', onCancel);
   }
   return planOutputs(run.writePrefix, produced);
+}
+
+/**
+ * After a timeout or cancel: a handler that ends within the grace gives its worker back to the
+ * pool; one that does not (it ignores its abort, or never yields) has its thread terminated, and a
+ * replacement starts on the next run.
+ */
+async function afterStop(worker: HandlerWorker, ended: Promise<void>, run: HandlerRun): Promise<void> {
+  const graceOver = sleep(run.abortGraceMs ?? 5_000, 'over' as const, { ref: false });
+  if ((await Promise.race([ended, graceOver])) === 'over') await worker.terminate();
+  else run.pool.release(run.slug, run.registryDir, worker, run.snapshot.entry.runtime.concurrency);
 }

@@ -7,7 +7,9 @@
 import type { Envelope } from '../contracts/envelope.js';
 import { ProcctlError } from '../contracts/errors.js';
 import type { ArtifactStore } from '../artifacts/store.js';
-import type { InvocationArgs } from '../adapters/invocation.js';
+import { paramsOf, type InvocationArgs } from '../adapters/invocation.js';
+import { collectArtifactRefs } from '../artifacts/attachments.js';
+import { checkInvocationLimits } from '../contracts/limits.js';
 import type { AdapterOpts } from '../adapters/types.js';
 import { runtimeHealth, type RuntimeHealthReport } from './health.js';
 import { acceptResult } from './accept-result.js';
@@ -55,7 +57,11 @@ export class RuntimeClient {
    * result to return: ERR_RUNTIME_UNAVAILABLE, ERR_RUNTIME_AUTH, ERR_RUNTIME_BUSY, ERR_PROTOCOL.
    */
   async invoke(args: InvocationArgs, opts: AdapterOpts = {}): Promise<Envelope> {
-    const attachments = await gatherAttachments(this.options.store, (args.inputsJson as { params?: unknown } | null)?.params);
+    const params = paramsOf(args.inputsJson);
+    // The limits every placement applies, before a byte is read or sent (in-process the same check
+    // is the invocation's first step, so the envelopes match).
+    checkInvocationLimits(args.inputsJson, collectArtifactRefs(params));
+    const attachments = await gatherAttachments(this.options.store, params);
     const reply = await this.send(args, attachments, opts);
     return acceptResult(this.options.store, args, reply, this.url);
   }

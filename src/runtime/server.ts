@@ -9,14 +9,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { ProcctlError } from '../contracts/errors.js';
+import { LIMITS } from '../contracts/limits.js';
 import { hostPlatform } from '../contracts/platform.js';
 import { CLOSE, HEALTH_PATH, MAX_FRAME_BYTES, SUBPROTOCOL } from '../protocol/constants.js';
+import { HandlerPool } from '../execution/handler-pool.js';
 import { ConcurrencyGate } from './gate.js';
 import { checkUpgrade, refusalBody, tokenChecker, type Refusal } from './handshake.js';
 import { Session, type SessionHost } from './session.js';
 import { SnapshotCache } from './snapshots.js';
 
 const MiB = 1024 * 1024;
+/** How long a terminated worker thread may take to end before /healthz calls its handler stuck. */
+const TERMINATE_ALLOWANCE_MS = 1_000;
 
 export const RUNTIME_DEFAULTS = {
   host: '127.0.0.1',
@@ -29,7 +33,8 @@ export const RUNTIME_DEFAULTS = {
   drainMs: 5_000,
   /** How long a handler may ignore an abort before /healthz reports the runtime unfit. */
   stuckGraceMs: 5_000,
-  maxAttachmentBytes: 256 * MiB,
+  /** The documented per-run total (contracts/limits.ts); an operator may set it lower. */
+  maxAttachmentBytes: LIMITS.totalAttachmentBytes,
   bufferBytes: 1 * MiB,
 };
 
@@ -98,6 +103,8 @@ export class RuntimeServer implements SessionHost {
   readonly maxAttachmentBytes: number;
   readonly gate: ConcurrencyGate;
   readonly snapshots = new SnapshotCache();
+  readonly handlers: HandlerPool;
+  readonly stuckGraceMs: number;
   readonly counters = { completed: 0, disconnectedRuns: 0, protocolCloses: 0, droppedEvents: 0 };
   closing = false;
 
@@ -111,6 +118,7 @@ export class RuntimeServer implements SessionHost {
   private maxBufferedClosed = 0;
   private pinger: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  private drainCut: (() => void) | undefined;
 
   private constructor(options: RuntimeServerOptions) {
     if (typeof options.token !== 'string' || options.token === '') throw new ProcctlError('ERR_USAGE', 'the runtime needs a bearer token; it never serves without one');
@@ -120,6 +128,10 @@ export class RuntimeServer implements SessionHost {
     this.bufferBytes = this.options.bufferBytes;
     this.maxAttachmentBytes = this.options.maxAttachmentBytes;
     this.gate = new ConcurrencyGate(this.options.queueLimit);
+    this.handlers = new HandlerPool(this.env);
+    // A thread starts now, while the server binds, so the first invoke finds one ready.
+    this.handlers.prestart();
+    this.stuckGraceMs = this.options.stuckGraceMs;
     this.tokenMatches = tokenChecker(options.token);
     this.log = options.log ?? ((line) => process.stderr.write(`procctl-runtime: ${line}\n`));
     this.wss = new WebSocketServer({
@@ -177,7 +189,9 @@ export class RuntimeServer implements SessionHost {
     const base = { digest: this.options.imageDigest ?? null, protocol: SUBPROTOCOL, platform: hostPlatform() };
     if (this.closing) return { ok: false, ...base, reason: 'shutting down' };
     const graceMs = this.options.stuckGraceMs;
-    const stuck = [...this.abandonedHandlers.values()].filter((a) => Date.now() - a.since >= graceMs);
+    // A stopped handler's worker is terminated once the grace is over; one whose thread is still
+    // there a while later is blocked where termination cannot reach (native code).
+    const stuck = [...this.abandonedHandlers.values()].filter((a) => Date.now() - a.since >= graceMs + TERMINATE_ALLOWANCE_MS);
     if (stuck.length > 0) {
       return { ok: false, ...base, reason: `${stuck.length} handler(s) kept running more than ${graceMs} ms after their run was stopped (executions ${stuck.map((a) => a.executionId).join(', ')}); replace this runtime` };
     }
@@ -248,6 +262,11 @@ export class RuntimeServer implements SessionHost {
     return this.stopping;
   }
 
+  /** Ends a shutdown's drain now (what still runs is cancelled); nothing before a shutdown began. */
+  endDrain(): void {
+    this.drainCut?.();
+  }
+
   private async drainAndClose(drainMs: number): Promise<void> {
     this.closing = true;
     const busy = [...this.sessions].filter((s) => s.run);
@@ -256,7 +275,7 @@ export class RuntimeServer implements SessionHost {
     this.gate.rejectWaiting(new ProcctlError('ERR_RUNTIME_UNAVAILABLE', 'the processor runtime shut down before this queued run started; retry on another'));
     for (const session of this.sessions) if (session.idle) session.close(CLOSE.GOING_AWAY, 'runtime shutting down');
     const runs = () => [...this.sessions].flatMap((s) => (s.run ? [s.run] : []));
-    await settledWithin(runs(), drainMs);
+    await Promise.race([settledWithin(runs(), drainMs), new Promise<void>((resolve) => (this.drainCut = resolve))]);
     const late = [...this.sessions].filter((s) => s.run);
     if (late.length > 0) {
       this.log(`cancelling ${late.length} run(s) still in flight after ${drainMs} ms`);
@@ -274,6 +293,7 @@ export class RuntimeServer implements SessionHost {
     if (this.pinger) clearInterval(this.pinger);
     this.http.closeAllConnections();
     if (this.abandonedHandlers.size > 0) this.log(`${this.abandonedHandlers.size} handler(s) ignored their abort and are abandoned at exit`);
+    await this.handlers.close();
   }
 }
 

@@ -20,6 +20,7 @@ import { CLOSE, MAX_CHUNK_BYTES, REMEMBERED_ENTRIES } from '../protocol/constant
 import { CLIENT_FRAME_SCHEMAS, decodeFrame, closeReason, type AttachmentDecl, type ClientFrame, type FrameProblem, type InvokeFrame } from '../protocol/frames.js';
 import { Outbox } from '../protocol/outbox.js';
 import { withCloseReasons } from '../protocol/close-reasons.js';
+import type { HandlerPool } from '../execution/handler-pool.js';
 import type { ConcurrencyGate } from './gate.js';
 import { EventStream } from './event-stream.js';
 import type { SnapshotCache } from './snapshots.js';
@@ -29,6 +30,10 @@ import type { RunLogRecord } from './server.js';
 export interface SessionHost {
   readonly registryDir: string | undefined;
   readonly env: NodeJS.ProcessEnv;
+  /** The warm handler workers every session's runs use. */
+  readonly handlers: HandlerPool;
+  /** How long a stopped handler may go on before its worker is terminated. */
+  readonly stuckGraceMs: number;
   /** Unread bytes a session lets queue for its client before it waits (outputs) or drops (events). */
   readonly bufferBytes: number;
   readonly maxAttachmentBytes: number;
@@ -49,7 +54,8 @@ interface Receiving {
   snapshot: RegistrySnapshot;
   decls: AttachmentDecl[];
   index: number;
-  chunks: Buffer[];
+  /** The current attachment's bytes, allocated once at its declared size and filled as chunks arrive (never concatenated). */
+  target: Buffer | undefined;
   received: number;
   bytes: Map<string, Buffer>;
 }
@@ -159,7 +165,7 @@ export class Session {
     if (total > this.host.maxAttachmentBytes) return this.refuse({ code: CLOSE.TOO_BIG, reason: `attachments total ${total} bytes; this runtime takes at most ${this.host.maxAttachmentBytes}` });
     this.state = 'receiving';
     this.executionId = frame.execution_id;
-    this.receiving = { frame, inputsProblem, snapshot, decls, index: 0, chunks: [], received: 0, bytes: new Map() };
+    this.receiving = { frame, inputsProblem, snapshot, decls, index: 0, target: undefined, received: 0, bytes: new Map() };
     this.advance();
   }
 
@@ -184,12 +190,14 @@ export class Session {
     if (this.state !== 'receiving' || !r) return this.refuse({ code: CLOSE.UNEXPECTED_BINARY, reason: 'binary frame where a text frame is due' });
     if (data.byteLength > MAX_CHUNK_BYTES) return this.refuse({ code: CLOSE.TOO_BIG, reason: `binary frame of ${data.byteLength} bytes; chunks are at most ${MAX_CHUNK_BYTES}` });
     const decl = r.decls[r.index] as AttachmentDecl;
-    r.chunks.push(data);
+    if (r.received + data.byteLength > decl.size_bytes) return this.refuse({ code: CLOSE.INVALID_FRAME, reason: `attachment ${r.index} (${decl.cid.slice(0, 19)}…) got more than its ${decl.size_bytes} bytes` });
+    // Held once: each chunk is copied into place and dropped, so a 200 MB attachment costs 200 MB.
+    r.target ??= Buffer.allocUnsafeSlow(decl.size_bytes);
+    data.copy(r.target, r.received);
     r.received += data.byteLength;
-    if (r.received > decl.size_bytes) return this.refuse({ code: CLOSE.INVALID_FRAME, reason: `attachment ${r.index} (${decl.cid.slice(0, 19)}…) got more than its ${decl.size_bytes} bytes` });
     if (r.received === decl.size_bytes) {
-      r.bytes.set(decl.cid, r.chunks.length === 1 ? (r.chunks[0] as Buffer) : Buffer.concat(r.chunks));
-      r.chunks = [];
+      r.bytes.set(decl.cid, r.target);
+      r.target = undefined;
       r.received = 0;
       r.index++;
       this.advance();
@@ -246,6 +254,8 @@ export class Session {
       const plan = await executeInvocation(args, facts, {
         registryDir: this.host.registryDir,
         env: this.host.env,
+        pool: this.host.handlers,
+        abortGraceMs: this.host.stuckGraceMs,
         signal,
         ...(frame.timeout_s !== undefined && { timeoutS: frame.timeout_s }),
         onEvent: events.emit,
@@ -321,7 +331,8 @@ export class Session {
 function attachmentBytes(attachments: Map<string, Buffer>, ref: ArtifactRef): Uint8Array {
   const bytes = attachments.get(ref.cid);
   if (!bytes) throw new ProcctlError('ERR_ATTACHMENT', `artifact ${ref.$artifact} (${ref.cid}) was not sent with the invoke`, { key: ref.$artifact, cid: ref.cid });
-  // A copy: a handler that changes what it read must not change what the next read sees.
-  return Buffer.from(verifyArtifactBytes(ref, bytes));
+  // Not copied here: the handler's worker gets its own copy (handler-pool.ts), so a handler that
+  // changes what it read does not change what the next read sees.
+  return verifyArtifactBytes(ref, bytes);
 }
 

@@ -50,8 +50,12 @@ describe('back-pressure: a slow reader never makes the runtime buffer without bo
     const result = await client.next('result');
     assert.equal((result['envelope'] as SuccessEnvelope).status, 'success');
     const dropped = rt.server.stats().droppedEvents - before;
-    const warning = client.frames.find((f) => !Buffer.isBuffer(f) && f['kind'] === 'log' && f['level'] === 'warn') as Record<string, unknown> | undefined;
-    assert.equal(warning?.['message'], `${dropped} event(s) dropped: the client read more slowly than the processor wrote`);
+    // One warning each time the client caught up after drops (events reach the runtime in
+    // several bursts from the handler's thread), and together they count every dropped event.
+    const warnings = client.frames.filter((f) => !Buffer.isBuffer(f) && f['kind'] === 'log' && f['level'] === 'warn').map((f) => String((f as Record<string, unknown>)['message']));
+    assert.ok(warnings.length > 0, 'a drop warning arrived');
+    const counted = warnings.reduce((n, message) => n + Number(/^(\d+) event\(s\) dropped: the client read more slowly than the processor wrote$/.exec(message)?.[1] ?? Number.NaN), 0);
+    assert.equal(counted, dropped);
     const tokenBytes = client.frames.filter((f) => !Buffer.isBuffer(f) && f['kind'] === 'token').reduce((n, f) => n + String((f as Record<string, unknown>)['text']).length, 0);
     assert.ok(tokenBytes > 0 && tokenBytes < 20_000 * 1000, `some tokens arrived (${tokenBytes} characters), not all`);
     client.ws.close();

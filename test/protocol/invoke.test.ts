@@ -84,7 +84,9 @@ describe('invokes over the protocol', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(beats(file).length, count, 'no beat after the stop');
     assert.equal(rt.server.stats().running, 0);
-    assert.equal(rt.server.stats().abandonedHandlers, 0);
+    // The handler ended on its abort, so its worker went back to the pool (its last message may
+    // still be on the way when the beat file says it stopped).
+    await until(() => rt.server.stats().abandonedHandlers === 0, 'the worker to be free again');
   });
 
   it('honours a shorter timeout from the caller', async () => {
@@ -171,19 +173,17 @@ describe('runtime keepalive and handlers that ignore their abort', () => {
     await rt.stop();
   });
 
-  it('reports a handler that ignores its abort on /healthz until it finishes, without holding its slot', async () => {
-    const rt = await startTestRuntime({ stuckGraceMs: 0 });
+  it('terminates a handler that ignores its abort once the stuck grace is over, without holding its slot', async () => {
+    const rt = await startTestRuntime({ stuckGraceMs: 200 });
     const release = join(tempDir(), 'release');
     const envelope = (await rt.client.invoke(echo({ wait_for_file: release, ignore_abort: true }, 'stubborn-1'))) as ErrorEnvelope;
     assert.equal(envelope.error.code, 'ERR_TIMEOUT');
-    const health = await runtimeHealth(rt.url);
-    assert.equal(health.ok, false);
-    assert.match(health.reason ?? '', /1 handler\(s\) kept running more than 0 ms after their run was stopped \(executions stubborn-1\); replace this runtime/);
-    assert.equal(rt.server.stats().abandonedHandlers, 1);
+    assert.equal(rt.server.stats().abandonedHandlers, 1, 'still running, within its grace');
     assert.equal((await rt.client.invoke(echo({ outputs: [{ path: 'x', text: 'y' }] }))).status, 'success', 'the slot was released');
-    writeFileSync(release, '');
-    await until(async () => (await runtimeHealth(rt.url)).ok, 'the handler to finish');
-    assert.equal(rt.server.stats().abandonedHandlers, 0);
+    // Nobody writes the release file: the grace ends and the worker thread with it.
+    await until(() => rt.server.stats().abandonedHandlers === 0, 'the stubborn handler to be terminated');
+    assert.equal((await runtimeHealth(rt.url)).ok, true);
+    assert.equal((await rt.client.invoke(echo({ outputs: [{ path: 'x', text: 'y' }] }, 'after-1'))).status, 'success', 'a new worker serves the next run');
     await rt.stop();
   });
 });

@@ -12,6 +12,9 @@ import { RuntimeAdapter } from '../runtime-adapter.js';
 import type { Adapter, InvokeArgs } from '../types.js';
 import { startRuntimeProcess, type RuntimeProcessOptions } from './runtime-process.js';
 
+/** How long the one-off runtime may take to exit once its run has its result. */
+const STOP_GRACE_MS = 1_000;
+
 export interface ChildProcessAdapterDeps {
   store: ArtifactStore;
   /** A registry folder that may hold user handler modules; the runtime gets it as PROCCTL_REGISTRY. */
@@ -46,7 +49,9 @@ export class ChildProcessAdapter implements Adapter {
       return await adapter.invoke(args);
     } finally {
       adapter.close();
-      await runtime.stop();
+      // The run is over: a handler still going (one that ignored its abort) need not hold the
+      // envelope back for the runtime's whole grace.
+      await runtime.stop(STOP_GRACE_MS);
     }
   }
 }
