@@ -2,6 +2,7 @@
 import { registerExecCommand } from './exec-command.js';
 import { registerImagesCommand } from './images-command.js';
 import { registerLocalCommands } from './local-commands.js';
+import { registerModalCommands } from './modal-commands.js';
 import { registerRegistryCommand } from './registry-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerSchemaCommand } from './schema-command.js';
@@ -14,4 +15,5 @@ registerSchemaCommand(program);
 registerImagesCommand(program);
 registerExecCommand(program);
 registerLocalCommands(program.command('local').description('processor containers on the local Docker engine (same as localctl)'));
+registerModalCommands(program.command('modal').description('processor deployments on Modal (same as modalctl)'));
 await main(program);
