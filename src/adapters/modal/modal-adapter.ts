@@ -14,6 +14,7 @@ import { failureFor } from '../envelope-for.js';
 import { invocationFacts, requireMode } from '../invocation.js';
 import { RuntimeAdapter } from '../runtime-adapter.js';
 import type { Adapter, InvokeArgs } from '../types.js';
+import type { Mode } from '../../contracts/inputs.js';
 
 export interface ModalAdapterDeps {
   store: ArtifactStore;
@@ -39,19 +40,43 @@ export class ModalAdapter implements Adapter {
     this.deps = deps;
   }
 
-  private runtimeFor(sandboxId: string, url: string, token: string): RuntimeAdapter {
-    let runtime = this.runtimes.get(sandboxId);
+  /**
+   * The deployment last found per mode: warm invokes go straight through the tunnel. A deployment
+   * that ended (or was replaced) shows up as a lost connection, and is looked up again.
+   */
+  private readonly found = new Map<string, Promise<FoundDeployment>>();
+
+  private runtimeFor(deployment: FoundDeployment): RuntimeAdapter {
+    let runtime = this.runtimes.get(deployment.sandboxId);
     if (!runtime) {
-      runtime = new RuntimeAdapter({ url, token, store: this.deps.store, name: this.name });
-      this.runtimes.set(sandboxId, runtime);
+      runtime = new RuntimeAdapter({ url: deployment.url, token: deployment.token, store: this.deps.store, name: this.name });
+      this.runtimes.set(deployment.sandboxId, runtime);
     }
     return runtime;
+  }
+
+  private forget(mode: string, deployment: FoundDeployment): void {
+    this.found.delete(`${deployment.ref}|${mode}`);
+    this.runtimes.get(deployment.sandboxId)?.close();
+    this.runtimes.delete(deployment.sandboxId);
+  }
+
+  private lookup(modal: Deployments, args: InvokeArgs, mode: Mode, fresh: boolean): Promise<FoundDeployment> {
+    const key = `${args.processorRef}|${mode}`;
+    let found = fresh ? undefined : this.found.get(key);
+    if (!found) {
+      found = modal.findDeployment({ snapshot: args.registrySnapshot, env: this.deps.env, mode, ...(this.deps.processEnv && { processEnv: this.deps.processEnv }) });
+      this.found.set(key, found);
+      found.catch(() => this.found.delete(key));
+    }
+    return found;
   }
 
   /** Closes connections and the Modal clients this process opened. */
   async close(): Promise<void> {
     for (const runtime of this.runtimes.values()) runtime.close();
     this.runtimes.clear();
+    this.found.clear();
     await (await deployments()).closeClients();
   }
 
@@ -62,35 +87,42 @@ export class ModalAdapter implements Adapter {
       facts.inputs = inputs;
       preflight(args.registrySnapshot, inputs, args.secretsPresent);
       const modal = await deployments();
-      const target = { snapshot: args.registrySnapshot, env: this.deps.env, mode: inputs.mode, ...(this.deps.processEnv && { processEnv: this.deps.processEnv }) };
       const { digest } = modal.imageFor(args.registrySnapshot);
-      const deployment = await modal.findDeployment(target);
-      // A deployment started with --oci runs that digest: the envelope names what really ran.
-      const snapshot = deployment.digest === digest ? args.registrySnapshot : withDigest(args.registrySnapshot, deployment.digest);
-      if (!deployment.token) throw new ProcctlError('ERR_FUNCTION_NOT_FOUND', `the sandbox ${deployment.name} was not started by modalctl (it has no runtime token tag)`, { name: deployment.name });
-      facts.snapshot = snapshot;
-      const envelope = await this.runtimeFor(deployment.sandboxId, deployment.url, deployment.token).invoke({ ...args, registrySnapshot: snapshot });
-      if (envelope.status === 'error' && CONNECTION_LOST.has(envelope.error.code)) {
-        this.runtimes.get(deployment.sandboxId)?.close();
-        this.runtimes.delete(deployment.sandboxId);
+      let cached = this.found.has(`${args.processorRef}|${inputs.mode}`);
+      for (;;) {
+        const deployment = await this.lookup(modal, args, inputs.mode, false);
+        if (!deployment.token) throw new ProcctlError('ERR_FUNCTION_NOT_FOUND', `the sandbox ${deployment.name} was not started by modalctl (it has no runtime token tag)`, { name: deployment.name });
+        // A deployment started with --oci runs that digest: the envelope names what really ran.
+        const snapshot = deployment.digest === digest ? args.registrySnapshot : withDigest(args.registrySnapshot, deployment.digest);
+        facts.snapshot = snapshot;
+        const envelope = await this.runtimeFor(deployment).invoke({ ...args, registrySnapshot: snapshot });
+        if (envelope.status !== 'error' || !CONNECTION_LOST.has(envelope.error.code)) return envelope;
+        this.forget(inputs.mode, deployment);
         const exit = await settledExit(modal, deployment.sandbox, this.deps.env);
-        if (!exit.running) {
-          return failureFor(facts, new ProcctlError('ERR_CONTAINER_EXIT', `sandbox ${deployment.name} ${modal.describeExit(exit)} during the run${await modal.lastWords(deployment.sandbox)}`, { exit_code: exit.exitCode, oom_killed: exit.oomKilled, reason: exit.reason }, { retryable: !exit.oomKilled }));
+        if (exit.running) return envelope;
+        // Ended under a cached handle: a newer deployment may have replaced it; look once more.
+        if (cached) {
+          cached = false;
+          const again = await this.lookup(modal, args, inputs.mode, true).catch(() => undefined);
+          if (again && again.sandboxId !== deployment.sandboxId) continue;
         }
+        return failureFor(facts, new ProcctlError('ERR_CONTAINER_EXIT', `sandbox ${deployment.name} ${modal.describeExit(exit)} during the run${await modal.lastWords(deployment.sandbox)}`, { exit_code: exit.exitCode, oom_killed: exit.oomKilled, reason: exit.reason }, { retryable: !exit.oomKilled }));
       }
-      return envelope;
     } catch (err) {
       return failureFor(facts, err);
     }
   }
 }
 
+type Deployments = Awaited<ReturnType<typeof deployments>>;
+type FoundDeployment = Awaited<ReturnType<Deployments['findDeployment']>>;
+
 function withDigest(snapshot: RegistrySnapshot, digest: string): RegistrySnapshot {
   return { ...snapshot, entry: { ...snapshot.entry, image: { ...snapshot.entry.image, digests: { ...snapshot.entry.image.digests, [hostPlatform()]: digest } } } };
 }
 
 /** Modal notices a sandbox's end a moment after its tunnel drops: watch for a short while. */
-async function settledExit(modal: Awaited<ReturnType<typeof deployments>>, sandbox: Parameters<typeof modal.sandboxExit>[1], env: string, withinMs = 3000) {
+async function settledExit(modal: Deployments, sandbox: FoundDeployment['sandbox'], env: string, withinMs = 3000) {
   const client = await modal.clientFor(env);
   const deadline = Date.now() + withinMs;
   for (;;) {

@@ -1,0 +1,45 @@
+/**
+ * Modal test support: the stand-in (tools/modal-standin) started in this process, and `modalctl`
+ * run as a real child process against it — configured only as a user configures the SDK for real
+ * Modal (MODAL_SERVER_URL, MODAL_TOKEN_ID / MODAL_TOKEN_SECRET) plus the tunnels' test CA.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startModalStandin, type ModalStandin } from '../../tools/modal-standin/server.js';
+import { cleanEnv, runCli, tempDir, type CliResult } from './cli.js';
+import { MODALCTL_BIN } from './paths.js';
+
+export const TOKEN_ID = 'ak-standin-test';
+export const TOKEN_SECRET = 'as-standin-test';
+
+export interface StandinHarness {
+  standin: ModalStandin;
+  requestLog: string;
+  /** The environment a shell pointed at the stand-in has. */
+  env(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
+  modalctl(args: string[], options?: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string }): Promise<CliResult>;
+  /** Every RPC the stand-in answered, decoded. */
+  requests(): { method: string; request: unknown; line: string }[];
+}
+
+export async function startStandinHarness(registryDir: string, environments: string[]): Promise<StandinHarness> {
+  const requestLog = join(tempDir('procctl-modal-log-'), 'requests.jsonl');
+  const standin = await startModalStandin({ tokenId: TOKEN_ID, tokenSecret: TOKEN_SECRET, environments, requestLog });
+  // No ~/.modal.toml of the developer's leaks in: a config path that does not exist.
+  const env = (extra: NodeJS.ProcessEnv = {}) => {
+    const base = cleanEnv({ PROCCTL_REGISTRY: registryDir, MODAL_SERVER_URL: standin.url, MODAL_TOKEN_ID: TOKEN_ID, MODAL_TOKEN_SECRET: TOKEN_SECRET, MODAL_CONFIG_PATH: join(tempDir(), 'no-modal.toml'), NODE_EXTRA_CA_CERTS: standin.caFile });
+    for (const name of ['GIT_BRANCH', 'GIT_USER', 'MODAL_PROFILE', 'MODAL_ENVIRONMENT']) delete base[name];
+    return { ...base, ...extra };
+  };
+  return {
+    standin,
+    requestLog,
+    env,
+    modalctl: (args, options = {}) => runCli(args, { bin: MODALCTL_BIN, env: options.env ?? env(), ...(options.cwd && { cwd: options.cwd }), ...(options.input !== undefined && { input: options.input }) }),
+    requests: () =>
+      readFileSync(requestLog, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => ({ ...(JSON.parse(line) as { method: string; request: unknown }), line })),
+  };
+}
