@@ -3,9 +3,11 @@
  * run as a real child process against it — configured only as a user configures the SDK for real
  * Modal (MODAL_SERVER_URL, MODAL_TOKEN_ID / MODAL_TOKEN_SECRET) plus the tunnels' test CA.
  */
-import { readFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startModalStandin, type ModalStandin } from '../../tools/modal-standin/server.js';
+import type { Envelope, ErrorEnvelope } from '../../src/index.js';
 import { cleanEnv, runCli, tempDir, type CliResult } from './cli.js';
 import { MODALCTL_BIN } from './paths.js';
 
@@ -43,3 +45,35 @@ export async function startStandinHarness(registryDir: string, environments: str
         .map((line) => ({ ...(JSON.parse(line) as { method: string; request: unknown }), line })),
   };
 }
+
+export const ECHO_A = '{"schema":"v1","params":{"outputs":[{"path":"a.txt","text":"a"}]}}';
+
+export function envelopeOf(result: CliResult): Envelope {
+  const line = result.stdout.trim().split('\n').at(-1) ?? '';
+  try {
+    return JSON.parse(line) as Envelope;
+  } catch {
+    throw new Error(`no envelope on stdout (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+  }
+}
+
+export function failure(result: CliResult): ErrorEnvelope['error'] {
+  const envelope = envelopeOf(result);
+  assert.equal(envelope.status, 'error', result.stdout);
+  return (envelope as ErrorEnvelope).error;
+}
+
+export function allText(dir: string): string {
+  if (!existsSync(dir)) return '';
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((d) => d.isFile())
+    .map((d) => readFileSync(join(d.parentPath, d.name), 'latin1'))
+    .join('\n');
+}
+
+/** No raw SDK or gRPC error reaches a user: a typed line, no stack. */
+export function assertTyped(result: CliResult, code: string): void {
+  assert.match(result.stderr + result.stdout, new RegExp(code));
+  assert.doesNotMatch(result.stderr + result.stdout, /ClientError|\n\s+at .+:\d+:\d+\)?\n|\/nice-grpc\//, 'no raw gRPC error or stack trace');
+}
+

@@ -95,6 +95,10 @@ interface Sandbox extends StandinSandbox {
   ended: Promise<void>;
   end: () => void;
   timer?: NodeJS.Timeout;
+  finishing?: boolean;
+  /** Resolves once the tunnels listen: until then GetTunnels waits, as Modal's does. */
+  ready: Promise<void>;
+  markReady: () => void;
 }
 
 const ULID = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -116,6 +120,7 @@ export async function startModalStandin(options: ModalStandinOptions): Promise<M
   const instance = randomBytes(4).toString('hex');
   const certificates = options.certificates ?? makeCertificates();
   const docker = engine();
+  await removeOrphans();
 
   const fail = (code: number, message: string): never => {
     throw new ServerError(code, message);
@@ -131,13 +136,15 @@ export async function startModalStandin(options: ModalStandinOptions): Promise<M
 
   /** Ends a sandbox once: records why, closes its tunnels and kills its container (kept for its logs). */
   const finish = async (sb: Sandbox, result: GenericResult, kill: boolean) => {
-    if (sb.result) return;
-    sb.result = result;
+    if (sb.result || sb.finishing) return;
+    sb.finishing = true;
     if (sb.timer) clearTimeout(sb.timer);
     for (const t of sb.tunnels) t.server.close();
+    // Killed first, then reported ended: whoever learns of the end finds the container stopped.
+    if (kill) await docker.getContainer(sb.containerName).kill().catch(() => undefined);
+    sb.result = result;
     log(`sandbox ${sb.name || sb.id} ended: status ${result.status}${result.exitcode !== undefined ? ` exit ${result.exitcode}` : ''}`);
     sb.end();
-    if (kill) await docker.getContainer(sb.containerName).kill().catch(() => undefined);
   };
 
   const handlers: Record<string, (request: Decoded) => Promise<Record<string, unknown>> | AsyncIterable<Record<string, unknown>>> = {
@@ -234,10 +241,6 @@ export async function startModalStandin(options: ModalStandinOptions): Promise<M
       // route out at all (procctl's internal mock network, kept off host services). BLOCKED: no
       // networking whatever, so tunnels cannot reach it either.
       const networkMode = type === NETWORK.BLOCKED ? 'none' : type === NETWORK.ALLOWLIST ? MOCK_NETWORK : 'bridge';
-      if (networkMode === MOCK_NETWORK) {
-        await ensureMockNetwork();
-        await guardHost((m) => log(`warning: ${m}`));
-      }
       const args = (def['entrypointArgs'] ?? []) as string[];
       const resources = (def['resources'] ?? {}) as { milliCpu?: number; memoryMb?: number };
       const id = objectId('sb');
@@ -249,7 +252,7 @@ export async function startModalStandin(options: ModalStandinOptions): Promise<M
         Entrypoint: args.length > 0 ? [args[0] as string] : ['sleep', 'infinity'],
         Cmd: args.slice(1),
         Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-        Labels: { [STANDIN_LABEL]: instance, [`${STANDIN_LABEL}.sandbox`]: id },
+        Labels: { [STANDIN_LABEL]: instance, [`${STANDIN_LABEL}.pid`]: String(process.pid), [`${STANDIN_LABEL}.sandbox`]: id },
         HostConfig: {
           Init: true,
           NetworkMode: networkMode,
@@ -258,12 +261,26 @@ export async function startModalStandin(options: ModalStandinOptions): Promise<M
           ...(networkMode === 'bridge' && { ExtraHosts: ['host.docker.internal:host-gateway'] }),
         },
       };
-      const container = await docker.createContainer(createOptions).catch((err: Error) => fail(Status.INTERNAL, `cannot create the sandbox container: ${err.message}`));
       let end: () => void = () => undefined;
       const ended = new Promise<void>((resolve) => (end = resolve));
-      const sb: Sandbox = { id, taskId: objectId('ta'), appId: req['appId'], env: app.env, name, containerName, createdAt: Date.now() / 1000, tags: [...((req['tags'] ?? []) as Sandbox['tags'])], timeoutSecs: def['timeoutSecs'] ?? 300, tunnels: [], ended, end };
+      let markReady: () => void = () => undefined;
+      const ready = new Promise<void>((resolve) => (markReady = resolve));
+      const sb: Sandbox = { ready, markReady, id, taskId: objectId('ta'), appId: req['appId'], env: app.env, name, containerName, createdAt: Date.now() / 1000, tags: [...((req['tags'] ?? []) as Sandbox['tags'])], timeoutSecs: def['timeoutSecs'] ?? 300, tunnels: [], ended, end };
+      // Registered before the first await: like Modal, a name is taken the moment a create is accepted.
       sandboxes.set(id, sb);
-      await container.start();
+      let container: Dockerode.Container;
+      try {
+        if (networkMode === MOCK_NETWORK) {
+          await ensureMockNetwork();
+          await guardHost((m) => log(`warning: ${m}`));
+        }
+        container = await docker.createContainer(createOptions);
+        await container.start();
+      } catch (err) {
+        sandboxes.delete(id);
+        sb.end();
+        return fail(Status.INTERNAL, `cannot start the sandbox container: ${(err as Error).message}`);
+      }
       const info = await container.inspect();
       const ip = networkMode === 'none' ? undefined : info.NetworkSettings.Networks[networkMode]?.IPAddress;
       for (const port of ((def['openPorts']?.ports ?? []) as { port: number }[]).map((p) => p.port)) {
@@ -278,6 +295,7 @@ export async function startModalStandin(options: ModalStandinOptions): Promise<M
         server.unref();
         sb.tunnels.push({ containerPort: port, host: '127.0.0.1', port: (server.address() as { port: number }).port, server });
       }
+      sb.markReady();
       // The timeout is real: the sandbox ends then, whatever it is doing.
       sb.timer = setTimeout(() => void finish(sb, { status: STATUS.TIMEOUT, exception: `Sandbox timed out after ${sb.timeoutSecs}s` }, true), sb.timeoutSecs * 1000);
       sb.timer.unref();
@@ -319,6 +337,11 @@ export async function startModalStandin(options: ModalStandinOptions): Promise<M
 
     async sandboxGetTunnelsV2(req) {
       const sb = sandboxOf(req['sandboxId']);
+      let waited: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => (waited = setTimeout(() => resolve('timeout'), Math.min(Number(req['timeout'] ?? 0), 55) * 1000)));
+      const outcome = await Promise.race([sb.ready, sb.ended, timeout]);
+      clearTimeout(waited);
+      if (outcome === 'timeout') return { result: { status: STATUS.TIMEOUT }, tunnels: [] };
       return { result: { status: STATUS.SUCCESS }, tunnels: tunnelsOf(sb) };
     },
 
@@ -417,6 +440,21 @@ export async function startModalStandin(options: ModalStandinOptions): Promise<M
       await Promise.all(ours.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
     },
   };
+}
+
+/** Containers of stand-ins whose process is gone (killed before it could clean up): removed. */
+async function removeOrphans(): Promise<void> {
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  };
+  const all = await engine().listContainers({ all: true, filters: { label: [STANDIN_LABEL] } });
+  const orphans = all.filter((c) => !alive(Number(c.Labels[`${STANDIN_LABEL}.pid`])));
+  await Promise.all(orphans.map((c) => engine().getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
 }
 
 interface LogItem {
