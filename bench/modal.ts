@@ -13,8 +13,9 @@ import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildAndPin, closeClients, FsArtifactStore, ModalAdapter, pinnedReference, Registry, removeContainer, RuntimeAdapter, startContainer, type InvokeArgs } from '../src/index.js';
+import { buildAndPin, closeClients, FsArtifactStore, ModalAdapter, pinnedReference, Registry, removeContainer, RuntimeAdapter, startContainer } from '../src/index.js';
 import { startModalStandin } from '../tools/modal-standin/server.js';
+import { mockInvokeArgs, warmLatencies } from './support/warm-invokes.js';
 import { median, ratio, report } from './stats.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 6);
@@ -72,25 +73,8 @@ const store = new FsArtifactStore(mkdtempSync(join(tmpdir(), 'procctl-bench-stor
 const onModal = new ModalAdapter({ store, env: 'bench', processEnv: env });
 const local = await startContainer({ snapshot, mode: 'mock', scope: 'ephemeral' });
 const onContainer = new RuntimeAdapter({ url: local.endpoint, token: local.token, store });
-const args = (i: number): InvokeArgs => ({
-  processorRef: 'llm/litellm@1',
-  inputsJson: { schema: 'v1', mode: 'mock', params: { messages: [{ role: 'user', content: `Hello ${i}` }] } },
-  writePrefix: 'bench/{execution_id}/',
-  executionId: `m-${i}`,
-  registrySnapshot: snapshot,
-  adapterOpts: {},
-  secretsPresent: [],
-});
-async function latencies(adapter: { invoke(a: InvokeArgs): Promise<{ status: string }> }): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < INVOKES; i++) {
-    const t0 = performance.now();
-    const envelope = await adapter.invoke(args(i));
-    times.push(performance.now() - t0);
-    if (envelope.status !== 'success') throw new Error(`invoke failed: ${JSON.stringify(envelope)}`);
-  }
-  return times.slice(Math.floor(INVOKES / 10)); // the first tenth warms both paths
-}
+const args = mockInvokeArgs(snapshot, 'm');
+const latencies = (adapter: Parameters<typeof warmLatencies>[0]) => warmLatencies(adapter, args, INVOKES);
 const modalTimes = await latencies(onModal);
 const containerTimes = await latencies(onContainer);
 report('container_invoke_p50_ms', median(containerTimes), 3);

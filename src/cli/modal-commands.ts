@@ -8,6 +8,7 @@ import { canonicalJson } from '../contracts/canonical-json.js';
 import { ProcctlError } from '../contracts/errors.js';
 import type { Mode } from '../contracts/inputs.js';
 import { Registry } from '../registry/registry.js';
+import { formatTable } from './print.js';
 import { addRunOptions, type RunFlags } from './run-command.js';
 
 // The Modal SDK loads inside each action: `--help` and mock `procctl run` never pay for it.
@@ -123,8 +124,7 @@ export function registerModalCommands(parent: Command): void {
           return;
         }
         const table = [['NAME', 'REF', 'ENV', 'MODE', 'STATE', 'DIGEST', 'SANDBOX', 'CREATED', 'EXPIRES'], ...rows.map((r) => [r.name, r.ref, r.env, r.mode, r.state, `${r.digest.slice(0, 19)}…`, r.sandbox_id, r.created, r.expires])];
-        const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-        process.stdout.write(`${table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`);
+        process.stdout.write(formatTable(table));
       }),
     );
 

@@ -5,10 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { after, before } from 'node:test';
 import { join } from 'node:path';
 import { startModalStandin, type ModalStandin } from '../../tools/modal-standin/server.js';
 import type { Envelope, ErrorEnvelope } from '../../src/index.js';
 import { cleanEnv, runCli, tempDir, type CliResult } from './cli.js';
+import { dockerAnswers, pinnedRegistry } from './docker.js';
+import { startOpenAiServer, type OpenAiServer } from './openai-server.js';
 import { MODALCTL_BIN } from './paths.js';
 
 export const TOKEN_ID = 'ak-standin-test';
@@ -77,3 +80,27 @@ export function assertTyped(result: CliResult, code: string): void {
   assert.doesNotMatch(result.stderr + result.stdout, /ClientError|\n\s+at .+:\d+:\d+\)?\n|\/nice-grpc\//, 'no raw gRPC error or stack trace');
 }
 
+
+export interface StandinSuite {
+  registry: string;
+  h: StandinHarness;
+  /** An OpenAI-compatible provider the real sandboxes reach as host.docker.internal. */
+  provider: OpenAiServer;
+}
+
+/** Registers before/after hooks for a suite: the pinned registry, a stand-in with these environments, a provider. */
+export function standinSuite(environments: string[]): StandinSuite {
+  const suite = {} as StandinSuite;
+  before(async () => {
+    if (!(await dockerAnswers())) return;
+    suite.registry = await pinnedRegistry();
+    suite.h = await startStandinHarness(suite.registry, environments);
+    // Bound to all interfaces: sandboxes reach the host through the bridge, not loopback.
+    suite.provider = await startOpenAiServer('0.0.0.0');
+  });
+  after(async () => {
+    await suite.h?.standin.close();
+    await suite.provider?.close();
+  });
+  return suite;
+}
