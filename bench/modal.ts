@@ -8,13 +8,14 @@
  *   does; a container of its own, so the shared `procctl-…-mock` one is left alone).
  * Needs a Docker engine and the local registry (bash .ci/services.sh).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildAndPin, closeClients, FsArtifactStore, ModalAdapter, pinnedReference, Registry, removeContainer, RuntimeAdapter, startContainer } from '../src/index.js';
 import { startModalStandin } from '../tools/modal-standin/server.js';
+import { makeCertificates, readCertificates } from '../tools/modal-standin/tls.js';
 import { mockInvokeArgs, warmLatencies } from './support/warm-invokes.js';
 import { median, ratio, report } from './stats.js';
 
@@ -24,6 +25,14 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const modalctl = join(root, 'dist/src/cli/modalctl.js');
 const bareStart = join(root, 'dist/bench/support/modal-bare-start.js');
 
+// Node reads NODE_EXTRA_CA_CERTS once, at start-up: this process invokes through the tunnels too,
+// so it runs itself again trusting the stand-in's CA, made first.
+if (!process.env['PROCCTL_BENCH_TLS_DIR']) {
+  const certificates = makeCertificates();
+  const again = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], { stdio: 'inherit', env: { ...process.env, PROCCTL_BENCH_TLS_DIR: certificates.dir, NODE_EXTRA_CA_CERTS: certificates.caFile } });
+  process.exit(again.status ?? 1);
+}
+
 const registryDir = mkdtempSync(join(tmpdir(), 'procctl-bench-reg-'));
 cpSync(join(root, 'processors'), registryDir, { recursive: true });
 const registry = new Registry(registryDir);
@@ -31,7 +40,7 @@ await buildAndPin(registry, 'llm/litellm@1');
 const snapshot = registry.snapshot('llm/litellm@1');
 const { reference, digest } = pinnedReference(snapshot);
 
-const standin = await startModalStandin({ tokenId: 'ak-bench', tokenSecret: 'as-bench', environments: ['bench'] });
+const standin = await startModalStandin({ tokenId: 'ak-bench', tokenSecret: 'as-bench', environments: ['bench'], certificates: readCertificates(process.env['PROCCTL_BENCH_TLS_DIR'] as string) });
 const env: NodeJS.ProcessEnv = { ...process.env, PROCCTL_REGISTRY: registryDir, MODAL_SERVER_URL: standin.url, MODAL_TOKEN_ID: 'ak-bench', MODAL_TOKEN_SECRET: 'as-bench', NODE_EXTRA_CA_CERTS: standin.caFile, MODAL_CONFIG_PATH: join(registryDir, 'no-modal.toml') };
 delete env['GIT_BRANCH'];
 delete env['GIT_USER'];

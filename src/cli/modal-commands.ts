@@ -45,9 +45,12 @@ export function registerModalCommands(parent: Command): void {
     .option('--json', 'print the deployment as JSON')
     .action(
       closing(async (flags: { ref: string; env: string; mode: Mode; oci?: string; registrySecret?: string; ttl?: string; registry?: string; json?: boolean }) => {
+        // The SDK is large: its load overlaps the registry's parsing.
+        const loading = modal();
+        void import('../modal/sdk.js').then((sdk) => sdk.loadModal()).catch(() => undefined);
         const env = await checkedEnv(flags.env);
         const snapshot = Registry.fromOptions(flags.registry).snapshot(flags.ref);
-        const { parseTtl, startDeployment } = await modal();
+        const { parseTtl, startDeployment } = await loading;
         const d = await startDeployment({ snapshot, env, mode: flags.mode, progress, ...(flags.oci !== undefined && { oci: flags.oci }), ...(flags.registrySecret !== undefined && { registrySecret: flags.registrySecret }), ...(flags.ttl !== undefined && { ttlS: parseTtl(flags.ttl) }) });
         const shown = { name: d.name, app: d.app, env: d.env, ref: d.ref, mode: d.mode, digest: d.digest, sandbox_id: d.sandboxId, url: d.url, created: d.created, expires: d.expires, reused: d.reused };
         process.stdout.write(flags.json ? `${canonicalJson(shown)}\n` : `${d.reused ? 'running' : 'started'} ${d.name} (${d.ref}, ${d.mode}) in ${d.app} [${d.env}] at ${d.url}, expires ${d.expires}\n`);

@@ -175,7 +175,8 @@ async function deploymentOf(target: DeploymentTarget, sandbox: Sandbox, name: st
 /** The running sandbox by name, or undefined. */
 async function runningByName(client: ModalClient, target: DeploymentTarget, name: string): Promise<Sandbox | undefined> {
   try {
-    return await client.sandboxes.fromName(appName(target.env), name, { environment: target.env });
+    // procctl's sandboxes are V2 ones: the V2 lookup alone (fromName would fall back to V1 on NOT_FOUND).
+    return await client.sandboxes.experimentalFromName(appName(target.env), name, { environment: target.env });
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw modalError(err, `looking up the sandbox ${name}`);
@@ -296,7 +297,10 @@ export async function startDeployment(options: StartDeploymentOptions): Promise<
   const ttlS = options.ttlS ?? DEFAULT_TTL_S;
   const name = sandboxName(snapshot.slug, mode, processEnv);
   const client = await clientFor(env, processEnv);
-  const [app, existing] = await Promise.all([appOf(client, env, true), runningByName(client, target, name)]);
+  const appReady = appOf(client, env, true);
+  const image = appReady.then((app) => pulled(client, app, reference, env, options.registrySecret));
+  image.catch(() => undefined); // awaited below, unless a running deployment is shared first
+  const [app, existing] = await Promise.all([appReady, runningByName(client, target, name)]);
 
   if (existing) {
     const [tags, exit] = await Promise.all([tagsOf(existing), sandboxExit(client, existing)]);
@@ -306,16 +310,8 @@ export async function startDeployment(options: StartDeploymentOptions): Promise<
   }
 
   const secrets = mode === 'real' ? [await syncedSecret(client, target)] : [];
-  const registrySecret = options.registrySecret === undefined ? undefined : await call(`looking up the registry secret ${options.registrySecret}`, () => client.secrets.fromName(options.registrySecret as string, { environment: env }));
-  const image = client.images.fromRegistry(reference, registrySecret);
   progress(`image ${reference}`);
-  try {
-    await image.build(app);
-  } catch (err) {
-    const failure = modalError(err, `preparing the image ${reference}`);
-    if (failure.code !== 'ERR_INTERNAL') throw failure;
-    throw new ProcctlError('ERR_IMAGE_PULL', `Modal cannot pull ${reference}: ${(err as Error).message.split('\n').slice(-1)[0]}; push the image to a registry Modal can reach${options.registrySecret ? '' : ' (a private one needs --registry-secret NAME)'}`, { reference }, { cause: err });
-  }
+  const built = await image;
 
   const token = randomBytes(32).toString('base64url');
   const created = new Date();
@@ -332,7 +328,7 @@ export async function startDeployment(options: StartDeploymentOptions): Promise<
   progress(`creating ${name} in ${appName(env)} (${env}, ${mode}${mode === 'mock' ? ': no outbound network, no secrets' : `: Modal Secret ${secretName(snapshot.slug)}`}, ttl ${ttlS}s)`);
   let sandbox: Sandbox;
   try {
-    sandbox = await client.sandboxes.create(app, image, {
+    sandbox = await client.sandboxes.create(app, built, {
       name,
       command: RUNTIME_COMMAND,
       env: { PROCCTL_RUNTIME_TOKEN: token, PROCCTL_IMAGE_DIGEST: digest, PROCCTL_RUNTIME_HOST: '0.0.0.0', PROCCTL_RUNTIME_PORT: String(RUNTIME_PORT), ...(mode === 'real' ? configFrom(snapshot, processEnv) : {}) },
@@ -362,6 +358,20 @@ export async function startDeployment(options: StartDeploymentOptions): Promise<
   }
   progress(`${name} healthy at ${deployment.url}`);
   return { ...deployment, reused: false };
+}
+
+/** The image by digest, prepared (pulled) by Modal; a failed pull is ERR_IMAGE_PULL. Started as soon as the App is known. */
+async function pulled(client: ModalClient, app: Awaited<ReturnType<typeof appOf>>, reference: string, env: string, registrySecretName?: string) {
+  const registrySecret = registrySecretName === undefined ? undefined : await call(`looking up the registry secret ${registrySecretName}`, () => client.secrets.fromName(registrySecretName, { environment: env }));
+  const image = client.images.fromRegistry(reference, registrySecret);
+  try {
+    await image.build(app);
+  } catch (err) {
+    const failure = modalError(err, `preparing the image ${reference}`);
+    if (failure.code !== 'ERR_INTERNAL') throw failure;
+    throw new ProcctlError('ERR_IMAGE_PULL', `Modal cannot pull ${reference}: ${(err as Error).message.split('\n').slice(-1)[0]}; push the image to a registry Modal can reach${registrySecretName ? '' : ' (a private one needs --registry-secret NAME)'}`, { reference }, { cause: err });
+  }
+  return image;
 }
 
 async function share(client: ModalClient, target: DeploymentTarget, sandbox: Sandbox, name: string, tags: Record<string, string>, digest: string, healthTimeoutMs: number, progress: Progress): Promise<Deployment & { reused: boolean }> {

@@ -22,5 +22,10 @@ export function makeCertificates(dir = mkdtempSync(join(tmpdir(), 'procctl-modal
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', at('tunnel.key'), '-out', at('tunnel.csr'), '-subj', '/CN=127.0.0.1');
   writeFileSync(at('tunnel.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
   openssl('x509', '-req', '-in', at('tunnel.csr'), '-CA', at('ca.pem'), '-CAkey', at('ca.key'), '-CAcreateserial', '-out', at('tunnel.pem'), '-days', '2', '-extfile', at('tunnel.ext'));
-  return { dir, caFile: at('ca.pem'), key: readFileSync(at('tunnel.key')), cert: readFileSync(at('tunnel.pem')) };
+  return readCertificates(dir);
+}
+
+/** Certificates made earlier by makeCertificates (e.g. by a parent process that set NODE_EXTRA_CA_CERTS). */
+export function readCertificates(dir: string): TestCertificates {
+  return { dir, caFile: join(dir, 'ca.pem'), key: readFileSync(join(dir, 'tunnel.key')), cert: readFileSync(join(dir, 'tunnel.pem')) };
 }
