@@ -1,21 +1,17 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { SuccessEnvelope } from '../src/index.js';
 import { cleanEnv, HELLO_INPUTS, runCli, signalWhen, tempDir } from './helpers/cli.js';
 import { envelopeOf, errorOf } from './helpers/envelope.js';
+import { filesUnder } from './helpers/files.js';
 import { startOpenAiServer, type OpenAiServer } from './helpers/openai-server.js';
 import { FIXTURE_REGISTRY, FIXTURES, GOLDEN } from './helpers/paths.js';
 
 const LITELLM = ['run', '--ref', 'llm/litellm@1'];
 
 /** Files under a directory, relative, sorted: "nothing half-written" is checked against this. */
-function filesUnder(dir: string, base = dir): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? filesUnder(join(dir, d.name), base) : [join(dir, d.name).slice(base.length + 1)])).sort();
-}
-
 function assertGolden(name: string, bytes: string): void {
   const file = join(GOLDEN, name);
   if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(file, bytes);

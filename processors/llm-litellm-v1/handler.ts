@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { isArtifactRef, type ArtifactRef } from '../../src/artifacts/attachments.js';
 import { canonicalJson } from '../../src/contracts/canonical-json.js';
 import { ProcctlError } from '../../src/contracts/errors.js';
+import { withoutUserinfo } from '../../src/execution/redact.js';
 import { defineProcessor, type ProcessorContext } from '../../src/sdk/index.js';
 
 type Role = 'system' | 'user' | 'assistant' | 'tool';
@@ -92,7 +93,9 @@ async function real(ctx: ProcessorContext<ChatParams>): Promise<void> {
   const requested = ctx.params.model ?? DEFAULT_MODEL;
   // LiteLLM-style names carry the provider; an OpenAI-compatible endpoint wants the bare model.
   const model = requested.includes('/') ? requested.slice(requested.indexOf('/') + 1) : requested;
-  const base = (ctx.config('OPENAI_BASE_URL') ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+  // Userinfo in the URL is never used or shown: it would land in logs, messages and envelopes.
+  const { url: base, hadUserinfo } = withoutUserinfo((ctx.config('OPENAI_BASE_URL') ?? DEFAULT_BASE_URL).replace(/\/+$/, ''));
+  if (hadUserinfo) ctx.log('OPENAI_BASE_URL carries credentials (user:password@); they are dropped — give the key as OPENAI_API_KEY', 'warn');
   const messages = [];
   for (const m of ctx.params.messages) messages.push({ role: m.role ?? 'user', ...(m.name && { name: m.name }), content: await toOpenAiContent(ctx, m.content) });
   const body = { model, messages, ...(ctx.params.temperature !== undefined && { temperature: ctx.params.temperature }), ...(ctx.params.max_tokens !== undefined && { max_tokens: ctx.params.max_tokens }) };
@@ -111,8 +114,13 @@ async function real(ctx: ProcessorContext<ChatParams>): Promise<void> {
   }
   const text = await response.text();
   if (!response.ok) {
+    // Only throttling and server faults pass with time; 401/403 (a bad or unauthorised key) do not.
     const retryable = response.status === 429 || response.status >= 500;
-    throw new ProcctlError('ERR_PROVIDER', `${base}/chat/completions answered ${response.status}: ${text.slice(0, 300)}`, { status: response.status, base_url: base }, { retryable });
+    // The key is taken out before the body is cut: a cut through it would leave a piece that no
+    // longer matches the whole value (the run's redactor also catches pieces, as a backstop).
+    const key = ctx.secret('OPENAI_API_KEY');
+    const shown = key ? text.split(key).join('[secret OPENAI_API_KEY]') : text;
+    throw new ProcctlError('ERR_PROVIDER', `${base}/chat/completions answered ${response.status}: ${shown.slice(0, 300)}`, { status: response.status, base_url: base }, { retryable });
   }
   let parsed: ReturnType<typeof completion>;
   try {

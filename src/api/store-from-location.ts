@@ -13,10 +13,13 @@ import type { ArtifactStore } from '../artifacts/store.js';
 export const DEFAULT_ARTIFACTS_DIR = '.procctl/artifacts';
 
 export function artifactsLocation(option?: string, env: NodeJS.ProcessEnv = process.env): string {
-  return option ?? env['PROCCTL_ARTIFACTS'] ?? DEFAULT_ARTIFACTS_DIR;
+  // An empty PROCCTL_ARTIFACTS counts as unset, as shells mean it; an empty --artifacts is refused.
+  return option ?? (env['PROCCTL_ARTIFACTS'] || DEFAULT_ARTIFACTS_DIR);
 }
 
 export async function openStore(location: string): Promise<ArtifactStore> {
+  // An empty location (`--artifacts ''`, `PROCCTL_ARTIFACTS=`) is a mistake, not "the default".
+  if (location.trim() === '') throw new ProcctlError('ERR_USAGE', '--artifacts is empty; give a directory, a file:// URL or s3://BUCKET/PREFIX', { location });
   if (isS3Location(location)) return new S3ArtifactStore(location);
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(location)?.[1];
   if (scheme === undefined) return new FsArtifactStore(location);

@@ -7,3 +7,4 @@ export * from './paths.js';
 export * from './s3-location.js';
 export * from './s3-store.js';
 export * from './store.js';
+export * from './execution-record.js';

@@ -9,21 +9,48 @@ import type { ArtifactStore } from './store.js';
 
 export class MemoryArtifactStore implements ArtifactStore {
   readonly location = 'memory:';
-  private readonly objects = new Map<string, { bytes: Buffer; mime: string }>();
+  private readonly objects = new Map<string, { bytes: Buffer; mime: string; version: string }>();
+  private versions = 0;
 
   async put(key: string, bytes: Uint8Array, mime: string): Promise<void> {
     // A copy: the caller may reuse its buffer, and a stored object must never change.
-    this.objects.set(canonicalPath(key), { bytes: Buffer.from(bytes), mime });
+    this.objects.set(canonicalPath(key), { bytes: Buffer.from(bytes), mime, version: String(++this.versions) });
+  }
+
+  // One thread: each conditional operation below runs without an await, so it is atomic.
+  async create(key: string, bytes: Uint8Array, mime: string): Promise<string | undefined> {
+    if (this.objects.has(canonicalPath(key))) return undefined;
+    await this.put(key, bytes, mime);
+    return this.objects.get(canonicalPath(key))?.version;
+  }
+
+  async read(key: string): Promise<{ bytes: Buffer; version: string } | undefined> {
+    const object = this.objects.get(canonicalPath(key));
+    return object && { bytes: Buffer.from(object.bytes), version: object.version };
+  }
+
+  async replaceIf(key: string, bytes: Uint8Array, mime: string, version: string): Promise<string | undefined> {
+    if (this.objects.get(canonicalPath(key))?.version !== version) return undefined;
+    await this.put(key, bytes, mime);
+    return this.objects.get(canonicalPath(key))?.version;
   }
 
   async get(key: string): Promise<Buffer> {
     const object = this.objects.get(canonicalPath(key));
-    if (!object) throw new ProcctlError('ERR_ARTIFACT_STORE', `cannot read ${key} in ${this.location}: ENOENT`, { key, store: this.location, reason: 'ENOENT' });
+    if (!object) throw new ProcctlError('ERR_ARTIFACT_STORE', `cannot read ${key} in ${this.location}: ENOENT`, { key, store: this.location, reason: 'ENOENT' }, { retryable: false });
     return Buffer.from(object.bytes);
   }
 
   async has(key: string): Promise<boolean> {
     return this.objects.has(canonicalPath(key));
+  }
+
+  async list(prefix: string, limit = Infinity): Promise<string[]> {
+    return this.keys().filter((key) => key.startsWith(prefix)).slice(0, limit);
+  }
+
+  async remove(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.objects.delete(canonicalPath(key));
   }
 
   /** Every key, sorted: what a test compares. */

@@ -45,6 +45,12 @@ const PERMANENT = new Set([
 
 const CREDENTIAL_ENV = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
 
+/** A conditional write that did not hold: 412, or 409 when S3 saw two conditional writes race. */
+export function isPreconditionFailed(err: unknown): boolean {
+  const status = (err as SdkErrorShape).$metadata?.httpStatusCode;
+  return status === 412 || (status === 409 && (err as SdkErrorShape).name === 'ConditionalRequestConflict');
+}
+
 export function isNotFound(err: unknown): boolean {
   return (err as SdkErrorShape).$metadata?.httpStatusCode === 404 && (err as SdkErrorShape).name !== 'NoSuchBucket';
 }
@@ -52,8 +58,9 @@ export function isNotFound(err: unknown): boolean {
 function redact(text: string, context: S3FailureContext): string {
   const extra = Object.fromEntries((context.credentialValues ?? []).map((value, i) => [`credential ${i}`, value]));
   const scrub = secretRedactor([...CREDENTIAL_ENV, ...Object.keys(extra)], { ...process.env, ...extra });
-  const short = text.length > 200 ? `${text.slice(0, 200)}…` : text;
-  return scrub(short.replace(/\s+/g, ' ').trim());
+  // Redact first, then cut: a cut first could split a value so that neither half matches whole.
+  const clean = scrub(text.replace(/\s+/g, ' ').trim());
+  return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
 }
 
 export function describeS3Failure(err: unknown, context: S3FailureContext): S3Failure {
@@ -72,7 +79,8 @@ export function describeS3Failure(err: unknown, context: S3FailureContext): S3Fa
   }
   if (status !== undefined) {
     const name = e.name ?? 'Error';
-    if (isNotFound(err)) return { reason: `no such key (HTTP ${status})`, retryable: true, httpStatus: status };
+    // S3 reads are strongly consistent: a key that is absent now stays absent on a retry.
+    if (isNotFound(err)) return { reason: `no such key (HTTP ${status})`, retryable: false, httpStatus: status };
     if (name === 'NoSuchBucket') return { reason: `the bucket does not exist (NoSuchBucket, HTTP ${status})`, retryable: false, httpStatus: status };
     // HEAD answers carry no body, so the SDK's message is a placeholder ("UnknownError").
     const detail = e.message && e.message !== 'UnknownError' && e.message !== name ? `: ${redact(e.message, context)}` : '';

@@ -15,7 +15,8 @@
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { ProcctlError } from '../contracts/errors.js';
 import { canonicalPath } from './paths.js';
-import { describeS3Failure, isNotFound, type S3FailureContext } from './s3-errors.js';
+import { compareCodeUnits } from '../contracts/envelope.js';
+import { describeS3Failure, isNotFound, isPreconditionFailed, type S3FailureContext } from './s3-errors.js';
 import { formatS3Location, parseS3Location, type S3Location } from './s3-location.js';
 import type { ArtifactStore } from './store.js';
 
@@ -154,6 +155,85 @@ export class S3ArtifactStore implements ArtifactStore {
     );
   }
 
+  /**
+   * `If-None-Match: *`: S3 stores the object only if no object has the key (412 otherwise; 409
+   * when a conditional write raced another). Exactly one of several racing creators wins.
+   */
+  async create(key: string, bytes: Uint8Array, mime: string): Promise<string | undefined> {
+    const Key = this.objectKey(key);
+    return this.call('create', key, ({ sdk, client }) =>
+      client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key, Body: bytes, ContentLength: bytes.byteLength, ContentType: mime, IfNoneMatch: '*' })).then(
+        (response) => response.ETag ?? '',
+        (err: unknown) => {
+          if (isPreconditionFailed(err)) return undefined;
+          throw err;
+        },
+      ),
+    );
+  }
+
+  async read(key: string): Promise<{ bytes: Buffer; version: string } | undefined> {
+    const Key = this.objectKey(key);
+    return this.call('read', key, async ({ sdk, client }) => {
+      let response;
+      try {
+        response = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key }));
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+      const bytes = (await response.Body?.transformToByteArray()) ?? new Uint8Array();
+      return { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), version: response.ETag ?? '' };
+    });
+  }
+
+  /** `If-Match: <etag>`: replaced only while the object is still the one that was read. */
+  async replaceIf(key: string, bytes: Uint8Array, mime: string, version: string): Promise<string | undefined> {
+    const Key = this.objectKey(key);
+    return this.call('replace', key, ({ sdk, client }) =>
+      client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key, Body: bytes, ContentLength: bytes.byteLength, ContentType: mime, IfMatch: version })).then(
+        (response) => response.ETag ?? '',
+        (err: unknown) => {
+          if (isPreconditionFailed(err) || isNotFound(err)) return undefined;
+          throw err;
+        },
+      ),
+    );
+  }
+
+  /**
+   * Pages of ListObjects under the prefix, stopping as soon as `limit` keys are in hand. The
+   * original ListObjects with a marker rather than V2's continuation token: AWS, MinIO and s3rver
+   * all page it correctly, where s3rver fails a truncated V2 listing.
+   */
+  async list(prefix: string, limit = Infinity): Promise<string[]> {
+    const base = this.prefix === '' ? '' : `${this.prefix}/`;
+    const keys: string[] = [];
+    let marker: string | undefined;
+    for (;;) {
+      const page = await this.call('list', prefix, ({ sdk, client }) =>
+        client.send(new sdk.ListObjectsCommand({ Bucket: this.bucket, Prefix: base + prefix, Marker: marker, MaxKeys: Math.min(1000, limit - keys.length) })),
+      );
+      const objects = page.Contents ?? [];
+      for (const object of objects) if (object.Key) keys.push(object.Key.slice(base.length));
+      marker = objects.at(-1)?.Key;
+      if (!page.IsTruncated || marker === undefined || keys.length >= limit) break;
+    }
+    return keys.sort(compareCodeUnits);
+  }
+
+  /** One DeleteObject per key, a few at a time: multi-object delete needs checksums not every server takes. */
+  async remove(keys: readonly string[]): Promise<void> {
+    const queue = [...keys];
+    const worker = async () => {
+      for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
+        const Key = this.objectKey(key);
+        await this.call('remove', key, ({ sdk, client }) => client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key })));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, queue.length) }, worker));
+  }
+
   private connect(): Promise<Connection> {
     this.connection ??= import('@aws-sdk/client-s3').then(
       (sdk) => ({ sdk, client: withoutNodeVersionWarning(() => new sdk.S3Client(this.config)) }),
@@ -165,7 +245,7 @@ export class S3ArtifactStore implements ArtifactStore {
     return this.connection;
   }
 
-  private async call<T>(op: 'read' | 'write' | 'check', key: string, action: (connection: Connection) => Promise<T>): Promise<T> {
+  private async call<T>(op: 'read' | 'write' | 'check' | 'create' | 'replace' | 'list' | 'remove', key: string, action: (connection: Connection) => Promise<T>): Promise<T> {
     const connection = await this.connect();
     try {
       return await action(connection);

@@ -12,6 +12,7 @@ export interface RunFlags extends InputsFlags {
   mode?: Mode;
   attach: string[];
   executionId?: string;
+  replace?: boolean;
   writePrefix: string;
   json?: boolean;
   quiet?: boolean;
@@ -42,6 +43,7 @@ export function addRunOptions(command: Command): Command {
     .option('--inputs <dash>', 'read inputs v1 from stdin: --inputs -')
     .option('--attach <name=path>', 'attach a file for {"$attach":"name"} placeholders (repeatable)', collect, [])
     .option('--execution-id <id>', 'execution id (default: a new UUID); same id + inputs => same envelope bytes')
+    .option('--replace', 'rerun an --execution-id recorded with other inputs, discarding its records (never one in progress)')
     .option('--write-prefix <template>', 'artifact prefix template containing {execution_id}', DEFAULT_WRITE_PREFIX)
     .option('--artifacts <location>', 'artifact store: a directory or s3://bucket/prefix (env PROCCTL_ARTIFACTS; default .procctl/artifacts)')
     .option('--registry <dir>', 'registry directory (env PROCCTL_REGISTRY; default: the built-in processors)')

@@ -62,6 +62,13 @@ function passedThrough(snapshot: RegistrySnapshot, mode: Mode, env: NodeJS.Proce
   return passed;
 }
 
+/**
+ * How long a one-off container's runtime waits without any connection before it exits: long
+ * enough for the CLI to connect after the health check, short enough that a killed CLI leaves
+ * nothing running for long.
+ */
+export const EPHEMERAL_IDLE_EXIT_MS = 10_000;
+
 function envFor(token: string, digest: string, passed: Map<string, string>): string[] {
   return [`${TOKEN_ENV}=${token}`, `PROCCTL_IMAGE_DIGEST=${digest}`, ...[...passed].map(([name, value]) => `${name}=${value}`)];
 }
@@ -166,9 +173,11 @@ const EXIT_CHECK_MS = 100;
  * refused connection to a container not yet listening costs well under a millisecond) and the
  * engine is asked whether the container died only every EXIT_CHECK_MS, not on every poll.
  */
-async function waitHealthy(handle: ContainerHandle, timeoutMs: number): Promise<{ digest: string | null }> {
-  const deadline = Date.now() + timeoutMs;
+async function waitHealthy(handle: ContainerHandle, timeoutMs: number, progress?: Progress): Promise<{ digest: string | null }> {
+  const started = Date.now();
+  const deadline = started + timeoutMs;
   for (let nextExitCheck = Date.now() + EXIT_CHECK_MS; ; ) {
+    progress?.(`starting ${handle.name}: waiting for /healthz (${((Date.now() - started) / 1000).toFixed(1)} s)`, {});
     try {
       const health = await runtimeHealth(handle.endpoint, 1000);
       if (health.ok) return health;
@@ -199,6 +208,9 @@ export async function removeContainer(idOrName: string, graceS = 10): Promise<bo
     await container.remove({ force: true });
   } catch (err) {
     if (statusOf(err) !== 404 && statusOf(err) !== 409) throw new ProcctlError('ERR_DOCKER_UNAVAILABLE', `cannot remove ${idOrName}: ${describeEngineError(err)}`, undefined, { cause: err });
+    // 409: the engine is removing it already (a one-off container's AutoRemove): return once it
+    // is gone, so "removed afterwards" holds when we return. Bounded: removal takes moments.
+    if (statusOf(err) === 409) await Promise.race([container.wait({ condition: 'removed' }).catch(() => undefined), delay(10_000, undefined, { ref: false })]);
   }
   return true;
 }
@@ -249,10 +261,12 @@ export async function startContainer(options: StartOptions): Promise<ContainerHa
     container = await engine().createContainer({
       name,
       Image: reference,
-      Env: envFor(token, digest, passed),
+      Env: [...envFor(token, digest, passed), ...(scope === 'ephemeral' ? [`PROCCTL_RUNTIME_IDLE_EXIT_MS=${EPHEMERAL_IDLE_EXIT_MS}`] : [])],
       Labels: containerLabels(snapshot.ref, snapshot.slug, mode, digest, scope, [...passed.keys()]),
       ExposedPorts: { [`${RUNTIME_PORT}/tcp`]: {} },
-      HostConfig: hostConfig(snapshot, mode),
+      // A one-off container ends itself when its CLI's connection is gone (even after kill -9)
+      // and the engine then removes it, secrets, published port and all.
+      HostConfig: { ...hostConfig(snapshot, mode), ...(scope === 'ephemeral' && { AutoRemove: true }) },
     });
   } catch (err) {
     await guarded;
@@ -272,7 +286,7 @@ export async function startContainer(options: StartOptions): Promise<ContainerHa
   }
   const handle = handleFrom((await inspect(container.id)) as Dockerode.ContainerInspectInfo);
   try {
-    await waitPinnedHealthy(handle, digest, snapshot.ref, healthTimeoutMs);
+    await waitPinnedHealthy(handle, digest, snapshot.ref, healthTimeoutMs, progress);
   } catch (err) {
     await removeContainer(container.id, 0).catch(() => undefined);
     throw err;
@@ -328,8 +342,8 @@ async function startedElsewhere(name: string, graceMs: number, appearing = false
   }
 }
 
-async function waitPinnedHealthy(handle: ContainerHandle, digest: string, ref: string, timeoutMs: number): Promise<void> {
-  const health = await waitHealthy(handle, timeoutMs);
+async function waitPinnedHealthy(handle: ContainerHandle, digest: string, ref: string, timeoutMs: number, progress?: Progress): Promise<void> {
+  const health = await waitHealthy(handle, timeoutMs, progress);
   if (health.digest !== digest) {
     throw new ProcctlError('ERR_DIGEST_MISMATCH', `container ${handle.name} reports image ${health.digest ?? 'none'}, but ${ref} pins ${digest}`, { expected: digest, actual: health.digest });
   }

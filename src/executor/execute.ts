@@ -1,16 +1,16 @@
 // One executor run end to end: read the payload, validate it, run the command, build the result,
 // write the result file, print the result line. Never throws: every failure becomes a result.
-import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { makeDirectory } from './fs-errors.js';
 import { ERROR_CODES, type ExecutionResult, type ExecutorPayload } from './contract.js';
 import { EXECUTOR_IO_VARIABLES, readConfig, type ExecutorConfig } from './config.js';
-import { ExecutorInfraError, PayloadValidationError, type ExecutorError } from './errors.js';
+import { ExecutorInfraError, type ExecutorError } from './errors.js';
 import { readPayloadText, type StdinLike } from './input.js';
 import { resultLine, startMarkerLines, writeResultFile } from './output.js';
-import { exitCodeFor, resultFromError, resultFromRun, type ResultContext } from './result.js';
+import { cancelledBeforeStart, exitCodeFor, resultFromError, resultFromRun, type ResultContext } from './result.js';
 import { runCommand } from './runner.js';
-import { salvageEcho, validatePayload } from './validate.js';
+import { parsePayloadJson, salvageEcho, validatePayload } from './validate.js';
 
 export interface ExecutorOptions {
   payloadFile?: string | undefined;
@@ -54,7 +54,8 @@ export async function executePayload(payload: ExecutorPayload, opts: PayloadRun)
   const cwd = resolve(payload.cwd ?? config.defaultCwd);
   ctx.provider_metadata.cwd = cwd;
   try {
-    await mkdir(cwd, { recursive: true });
+    // Bounded, and truthful about a file in the way (Node's own `mkdir -p` spins on /proc).
+    await makeDirectory(cwd);
   } catch (err) {
     return resultFromError(
       new ExecutorInfraError(ERROR_CODES.cwd_unavailable, `cannot create working directory ${cwd}: ${(err as Error).message}`, {
@@ -128,14 +129,10 @@ export async function runWithPayload(
       env,
       stdin: opts.stdin,
       stdinWaitMs: config.stdinWaitMs,
+      signal: opts.signal,
     });
     ctx.provider_metadata.payload_source = source;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (err) {
-      throw new PayloadValidationError([{ field: 'payload', message: `not valid JSON (${(err as Error).message})` }]);
-    }
+    const raw = parsePayloadJson(text);
     Object.assign(ctx, salvageEcho(raw));
     const validated = validatePayload(raw);
     const payload = transform ? transform(validated.payload) : validated.payload;
@@ -144,7 +141,8 @@ export async function runWithPayload(
     ctx.provider_metadata.command_kind = payload.command ? 'command' : 'shell_command';
     result = await handler(payload, { config, env, signal: opts.signal, writeLine, ctx });
   } catch (err) {
-    result = resultFromError(err, startedAt, ctx);
+    // A signal while the payload was still being read: nothing started, and the result says so.
+    result = opts.signal?.aborted && ctx.provider_metadata.payload_source === undefined ? cancelledBeforeStart(startedAt, ctx) : resultFromError(err, startedAt, ctx);
   }
 
   const outputFile = opts.outputFile ?? config.outputFile;

@@ -21,6 +21,8 @@ export interface PayloadSourceOptions {
   stdin?: () => StdinLike;
   /** how long an idle stdin pipe may stay silent before it is ignored. */
   stdinWaitMs?: number;
+  /** ends a read of a slow stdin at once (SIGINT/SIGTERM); the caller reports `cancelled`. */
+  signal?: AbortSignal | undefined;
 }
 
 export type StdinLike = Readable & { isTTY?: boolean; fd?: number };
@@ -72,7 +74,7 @@ export async function readPayloadText(opts: PayloadSourceOptions): Promise<Paylo
   if (!opts.stdin) throw new PayloadSourceError(noSource);
   const stdin = opts.stdin();
   if (stdin.isTTY) throw new PayloadSourceError(`${noSource} (stdin is a terminal, which is never read)`);
-  const text = await readStdinIfDelivered(stdin, opts.stdinWaitMs ?? DEFAULT_STDIN_WAIT_MS);
+  const text = await readStdinIfDelivered(stdin, opts.stdinWaitMs ?? DEFAULT_STDIN_WAIT_MS, opts.signal);
   if (text === undefined) throw new PayloadSourceError(`${noSource} (stdin delivered nothing)`);
   if (text.trim().length === 0) throw new PayloadSourceError(`${noSource} (stdin was empty)`);
   return { text, source: 'stdin' };
@@ -85,6 +87,7 @@ export async function readPayloadText(opts: PayloadSourceOptions): Promise<Paylo
 export async function readStdinIfDelivered(
   stream: StdinLike,
   waitMs: number,
+  signal?: AbortSignal,
 ): Promise<string | undefined> {
   if (stream.isTTY) return undefined;
   const fd = stream.fd ?? -1;
@@ -110,6 +113,7 @@ export async function readStdinIfDelivered(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       stream.off('data', onData);
       stream.off('end', onEnd);
       stream.off('error', onError);
@@ -135,6 +139,9 @@ export async function readStdinIfDelivered(
     };
     const onEnd = (): void => finish(Buffer.concat(chunks).toString('utf8'));
     const onError = (err: Error): void => finish(undefined, new PayloadSourceError(`cannot read stdin: ${err.message}`));
+    const onAbort = (): void => finish(undefined, new PayloadSourceError('cancelled while reading the payload from stdin'));
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     stream.on('data', onData);
     stream.on('end', onEnd);
     stream.on('error', onError);

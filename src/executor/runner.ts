@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { BoundedCapture, type CapturedText } from './capture.js';
 import { groupAlive, stopGroup } from './process-group.js';
+import { watchGroup } from './watchdog.js';
 
 export interface RunSpec {
   file: string;
@@ -84,12 +85,17 @@ export async function runCommand(spec: RunSpec): Promise<RunOutcome> {
   } catch (err) {
     return spawnFailure(err as NodeJS.ErrnoException);
   }
+  // In the same tick as the spawn: from here on, however the executor dies, the group goes too.
+  const watchdog = watchGroup(child.pid);
 
   const spawned = await Promise.race([
     once<[]>(child, 'spawn').then(() => null),
     once<[NodeJS.ErrnoException]>(child, 'error').then(([err]) => err),
   ]);
-  if (spawned !== null || child.pid === undefined) return spawnFailure(spawned ?? new Error('no pid'));
+  if (spawned !== null || child.pid === undefined) {
+    watchdog.release();
+    return spawnFailure(spawned ?? new Error('no pid'));
+  }
   const pid = child.pid;
 
   function spawnFailure(err: NodeJS.ErrnoException): RunOutcome {
@@ -180,6 +186,7 @@ export async function runCommand(spec: RunSpec): Promise<RunOutcome> {
     }
   }
   spec.signal?.removeEventListener('abort', onAbort);
+  watchdog.release();
 
   let end: RunEnd;
   if (timedOut) end = 'timeout';

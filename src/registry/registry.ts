@@ -45,7 +45,9 @@ export class Registry {
     const file = this.entryFile(ref);
     if (!existsSync(file)) {
       const known = this.slugs().length;
-      throw new ProcctlError('ERR_PROCESSOR_NOT_FOUND', `processor ${ref.text} is not in the registry at ${this.dir} (no ${join(ref.slug, ENTRY_FILE)}; ${known} processor(s) known — see \`procctl registry list\`)`, { ref: ref.text, registry: this.dir });
+      // No folder path: the envelope's bytes must not depend on where procctl or a registry lives.
+      const which = this.dir === resolve(BUILTIN_REGISTRY_DIR) ? 'the built-in registry' : 'the registry folder (--registry / PROCCTL_REGISTRY)';
+      throw new ProcctlError('ERR_PROCESSOR_NOT_FOUND', `processor ${ref.text} is not in ${which} (no ${ref.slug}/${ENTRY_FILE}; ${known} processor(s) known — see \`procctl registry list\`)`, { ref: ref.text, registry: this.dir === resolve(BUILTIN_REGISTRY_DIR) ? 'builtin' : 'folder' });
     }
     const entry = readEntryFile(file, ref.slug);
     return { ref: ref.text, slug: ref.slug, entry, entry_cid: canonicalContentId(entry) };
@@ -62,22 +64,32 @@ export class Registry {
 
   /** Every entry, checked; the first broken one throws with its file and field. */
   list(): RegistryEntry[] {
-    return this.slugs().map((slug) => readEntryFile(join(this.dir, slug, ENTRY_FILE), slug));
+    const { entries, problems } = this.scan();
+    if (problems[0]) throw problems[0];
+    return entries;
+  }
+
+  /**
+   * Reads every entry: the good ones, and a typed problem (file and field) for each broken one.
+   * One bad entry never hides the others.
+   */
+  scan(): { entries: RegistryEntry[]; problems: ProcctlError[] } {
+    const entries: RegistryEntry[] = [];
+    const problems: ProcctlError[] = [];
+    for (const slug of this.slugs()) {
+      try {
+        entries.push(readEntryFile(join(this.dir, slug, ENTRY_FILE), slug));
+      } catch (err) {
+        problems.push(err instanceof ProcctlError ? err : new ProcctlError('ERR_REGISTRY_INVALID', `${join(this.dir, slug, ENTRY_FILE)}: cannot be read: ${(err as Error).message}`, { file: join(this.dir, slug, ENTRY_FILE), field: '' }));
+      }
+    }
+    return { entries, problems };
   }
 
   /** Checks every entry and returns all problems rather than stopping at the first. */
   validate(): { checked: number; problems: ProcctlError[] } {
-    const problems: ProcctlError[] = [];
-    const slugs = this.slugs();
-    for (const slug of slugs) {
-      try {
-        readEntryFile(join(this.dir, slug, ENTRY_FILE), slug);
-      } catch (err) {
-        if (err instanceof ProcctlError) problems.push(err);
-        else throw err;
-      }
-    }
-    return { checked: slugs.length, problems };
+    const { entries, problems } = this.scan();
+    return { checked: entries.length + problems.length, problems };
   }
 }
 

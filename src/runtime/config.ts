@@ -64,7 +64,16 @@ export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv): RuntimeServerOpti
   return options;
 }
 
-const KNOWN_SETTINGS = new Set<string>([TOKEN_VARIABLE, 'PROCCTL_RUNTIME_HOST', 'PROCCTL_RUNTIME_PORT', 'PROCCTL_RUNTIME_LOG_RUNS', ...Object.keys(TUNING)]);
+/** Lifetime settings read by the bin (procctl-runtime.ts), not the server: see leftovers.ts. */
+export const EXIT_WITH_STDIN_VARIABLE = 'PROCCTL_RUNTIME_EXIT_WITH_STDIN';
+export const IDLE_EXIT_VARIABLE = 'PROCCTL_RUNTIME_IDLE_EXIT_MS';
+
+const KNOWN_SETTINGS = new Set<string>([TOKEN_VARIABLE, 'PROCCTL_RUNTIME_HOST', 'PROCCTL_RUNTIME_PORT', 'PROCCTL_RUNTIME_LOG_RUNS', EXIT_WITH_STDIN_VARIABLE, IDLE_EXIT_VARIABLE, ...Object.keys(TUNING)]);
+
+/** `PROCCTL_RUNTIME_IDLE_EXIT_MS` as a number, or undefined when unset; bad values are usage errors. */
+export function idleExitMsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  return wholeNumber(env, IDLE_EXIT_VARIABLE, 100);
+}
 
 /**
  * `PROCCTL_RUNTIME_*` variables this runtime does not know: most likely typos, which would
@@ -77,7 +86,7 @@ export function unknownSettings(env: NodeJS.ProcessEnv): string[] {
     .sort();
 }
 
-export const RUNTIME_USAGE = `Usage: procctl-runtime
+export const RUNTIME_USAGE = `Usage: procctl-runtime          (procctl-runtime --version prints the version)
 
 The procctl processor runtime: GET /healthz and the procctl.run.v1 WebSocket endpoint /run.
 Configured by environment; prints {"event":"listening","host":…,"port":…} on stdout once bound.
@@ -94,6 +103,8 @@ Configured by environment; prints {"event":"listening","host":…,"port":…} on
   PROCCTL_RUNTIME_STUCK_GRACE_MS    how long a handler may ignore an abort before /healthz fails (default ${RUNTIME_DEFAULTS.stuckGraceMs})
   PROCCTL_RUNTIME_MAX_ATTACHMENT_BYTES  attachment bytes one invoke may send (default ${RUNTIME_DEFAULTS.maxAttachmentBytes})
   PROCCTL_RUNTIME_BUFFER_BYTES      unread bytes queued per client before waiting or dropping events (default ${RUNTIME_DEFAULTS.bufferBytes})
+  PROCCTL_RUNTIME_EXIT_WITH_STDIN   1: exit when stdin closes (the parent that started it is gone)
+  PROCCTL_RUNTIME_IDLE_EXIT_MS      exit once no connection has been open for this long (one-off containers)
 
 Secrets and settings for processors are plain environment variables; invokes name the secrets present.
 `;

@@ -87,6 +87,7 @@ describe('S3ArtifactStore against s3rver', () => {
     const err = await storeFailure(store.get('nope.txt'));
     assert.equal(err.message, 'cannot read nope.txt in s3://procctl/missing: no such key (HTTP 404)');
     assert.deepEqual(err.details, { key: 'nope.txt', store: 's3://procctl/missing', reason: 'no such key (HTTP 404)', http_status: 404 });
+    assert.equal(err.retryable, false, 'an absent key stays absent: retrying cannot help');
   });
 
   it('reports a bucket that does not exist as a store error that retrying will not fix', async () => {
@@ -149,7 +150,8 @@ describe('procctl run --artifacts s3://…', () => {
 
     const envelope = envelopeOf(viaS3) as SuccessEnvelope;
     const run = 'ci/executions/golden-1/';
-    assert.deepEqual(await server.keys(run), [`${run}envelope.json`, `${run}outputs.json`, `${run}outputs/response.json`, `${run}outputs/text/response.txt`, `${run}receipt.json`]);
+    // The run's records (src/runs/layout.ts) and its claim on the id sit beside the outputs.
+    assert.deepEqual(await server.keys(run), [`${run}envelope.json`, `${run}events.jsonl`, `${run}execution.json`, `${run}heartbeat.json`, `${run}inputs.json`, `${run}outputs.json`, `${run}outputs/response.json`, `${run}outputs/text/response.txt`, `${run}receipt.json`, `${run}run.json`]);
     const fsRoot = join(fsCwd, '.procctl/artifacts');
     for (const output of envelope.outputs) {
       const { bytes, contentType } = await server.object(`ci/${output.path}`);
@@ -183,7 +185,7 @@ describe('procctl run --artifacts s3://…', () => {
     const port = await freePort();
     const result = await runCli([...hello('down-1'), '--artifacts', 's3://procctl/down'], { env: cleanEnv(s3Env(`http://127.0.0.1:${port}`, secret)) });
     const error = errorOf(result, 'ERR_ARTIFACT_STORE', 6);
-    assert.equal(error.message, `cannot write executions/down-1/outputs/response.json in s3://procctl/down: endpoint unreachable (ECONNREFUSED 127.0.0.1:${port})`);
+    assert.equal(error.message, `cannot create executions/down-1/execution.json in s3://procctl/down: endpoint unreachable (ECONNREFUSED 127.0.0.1:${port})`);
     assert.equal(error.retryable, true);
     assertQuiet(result);
   });
@@ -211,6 +213,11 @@ describe('procctl run --artifacts s3://…', () => {
       location: s3.location,
       has: (key) => s3.has(key),
       get: (key) => s3.get(key),
+      create: (key, bytes, mime) => s3.create(key, bytes, mime),
+      read: (key) => s3.read(key),
+      replaceIf: (key, bytes, mime, version) => s3.replaceIf(key, bytes, mime, version),
+      list: (prefix, limit) => s3.list(prefix, limit),
+      remove: (keys) => s3.remove(keys),
       async put(key, bytes, mime) {
         await s3.put(key, bytes, mime);
         if (key.includes('/outputs/') && ++outputsWritten === 1) await dying.stop();
@@ -231,7 +238,10 @@ describe('procctl run --artifacts s3://…', () => {
     assert.equal(error.retryable, true);
     const revived = await startS3rver('procctl', dying.directory);
     try {
-      assert.deepEqual(await revived.keys('mid/'), ['mid/executions/mid-1/outputs/a.txt'], 'the first output only: no second output, no index');
+      const keys = await revived.keys('mid/');
+      assert.deepEqual(keys.filter((k) => k.includes('/outputs')), ['mid/executions/mid-1/outputs/a.txt'], 'the first output only: no second output, no index');
+      // What the run recorded before the store died: its claim, its start, and the run listed as running.
+      assert.deepEqual(keys.filter((k) => !k.includes('/outputs')).map((k) => k.replace(/\/runs\/\d{13}~/, '/runs/T~')), ['mid/executions/mid-1/execution.json', 'mid/executions/mid-1/heartbeat.json', 'mid/executions/mid-1/inputs.json', 'mid/executions/mid-1/run.json', 'mid/index/ids/mid-1', 'mid/index/runs/T~running~mock~-~dGVzdGluZy9lY2hvQDE~mid-1']);
     } finally {
       await revived.stop();
     }

@@ -360,6 +360,32 @@ describe('localctl against the real Docker engine', { concurrency: false }, () =
     assert.equal(await ephemeral(), before, 'the one-off container is gone');
   });
 
+  it('a one-off real container ends itself and is removed after kill -9 of its CLI', async (t) => {
+    if (!(await needDocker(t))) return;
+    const ephemeral = async () => (await engine().listContainers({ all: true, filters: { label: ['procctl.scope=ephemeral'] } })).length;
+    const before = await ephemeral();
+    let killed = false;
+    const result = await runCli(['run', '--ref', 'testing/echo@1', '--mode', 'real', '--json', '--execution-id', 'kill9-c', '--inputs-json', '{"schema":"v1","params":{"sleep_ms":60000,"ignore_abort":true}}'], {
+      env: base({ ECHO_TOKEN: 'tok-12345678' }),
+      cwd,
+      onStderr: (text, child) => {
+        if (!killed && text.includes('echo real kill9-c')) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
+      },
+    });
+    assert.ok(killed, 'the run started in the container');
+    assert.equal(result.code, null, 'the CLI died by SIGKILL, cleaning nothing up');
+    // The runtime exits EPHEMERAL_IDLE_EXIT_MS after its last connection; the engine removes it.
+    let left = await ephemeral();
+    for (let waited = 0; left > before && waited < 40_000; waited += 500) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      left = await ephemeral();
+    }
+    assert.equal(left, before, 'the orphaned one-off container is gone');
+  });
+
   it('follows logs until the container stops, then stop leaves nothing behind', async (t) => {
     if (!(await needDocker(t))) return;
     assert.equal((await localctl(['start', '--ref', 'testing/echo@1'], { env: base() })).code, 0);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { tempDir } from './cli.js';
+import { honourConditionalWrites } from './s3-conditional.js';
 
 /** s3rver accepts only this access key id (any secret passes, so tests can use a canary). */
 export const S3RVER_ACCESS_KEY_ID = 'S3RVER';
@@ -25,6 +26,7 @@ export interface S3Server {
 
 export async function startS3rver(bucket = 'procctl', directory = tempDir('procctl-s3rver-')): Promise<S3Server> {
   const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket }] });
+  honourConditionalWrites(server);
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
   // The SDK's Node-support notice would land in the test log; children get a clean env anyway.

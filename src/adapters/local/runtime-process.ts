@@ -41,10 +41,15 @@ export async function startRuntimeProcess(options: RuntimeProcessOptions = {}): 
     PROCCTL_RUNTIME_TOKEN: token,
     PROCCTL_RUNTIME_HOST: '127.0.0.1',
     PROCCTL_RUNTIME_PORT: '0',
+    // Our end of its stdin pipe closes when we die, even by SIGKILL: the runtime then exits.
+    PROCCTL_RUNTIME_EXIT_WITH_STDIN: '1',
   };
   if (options.registryDir !== undefined) env['PROCCTL_REGISTRY'] = options.registryDir;
   else delete env['PROCCTL_REGISTRY'];
-  const child = spawn(process.execPath, [RUNTIME_BIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [RUNTIME_BIN], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  // Held open, never written: only its closing matters. It must not keep this process alive.
+  child.stdin?.on('error', () => undefined);
+  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (text: string) => {
     stderr = (stderr + text).slice(-STDERR_KEEP);
