@@ -21,7 +21,8 @@ import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildAndPin, ContainerAdapter, engine, FsArtifactStore, HEALTH_POLL_MS, InProcessAdapter, MOCK_NETWORK, pinnedReference, Registry, removeContainer, startContainer, type InvokeArgs } from '../src/index.js';
+import { buildAndPin, ContainerAdapter, engine, FsArtifactStore, HEALTH_POLL_MS, InProcessAdapter, MOCK_NETWORK, pinnedReference, Registry, removeContainer, startContainer } from '../src/index.js';
+import { mockInvokeArgs, warmLatencies } from './support/warm-invokes.js';
 import { median, ratio, report, timeProcess } from './stats.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 8);
@@ -134,25 +135,8 @@ timeLocalctl(['start', '--ref', 'llm/litellm@1']);
 const store = new FsArtifactStore(mkdtempSync(join(tmpdir(), 'procctl-bench-store-')));
 const container = new ContainerAdapter({ store, policy: 'started' });
 const inProcess = new InProcessAdapter({ store, registryDir });
-const args = (i: number): InvokeArgs => ({
-  processorRef: 'llm/litellm@1',
-  inputsJson: { schema: 'v1', mode: 'mock', params: { messages: [{ role: 'user', content: `Hello ${i}` }] } },
-  writePrefix: 'bench/{execution_id}/',
-  executionId: `b-${i}`,
-  registrySnapshot: snapshot,
-  adapterOpts: {},
-  secretsPresent: [],
-});
-async function latencies(adapter: { invoke(a: InvokeArgs): Promise<{ status: string }> }): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < INVOKES; i++) {
-    const t0 = performance.now();
-    const envelope = await adapter.invoke(args(i));
-    times.push(performance.now() - t0);
-    if (envelope.status !== 'success') throw new Error(`invoke failed: ${JSON.stringify(envelope)}`);
-  }
-  return times.slice(Math.floor(INVOKES / 10)); // the first tenth warms both paths
-}
+const args = mockInvokeArgs(snapshot, 'b');
+const latencies = (adapter: Parameters<typeof warmLatencies>[0]) => warmLatencies(adapter, args, INVOKES);
 const containerTimes = await latencies(container);
 const inProcessTimes = await latencies(inProcess);
 container.close();

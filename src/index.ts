@@ -21,3 +21,5 @@ export * from './api/secrets.js';
 export * from './api/store-from-location.js';
 export * from './api/exported-schemas.js';
 export * as executor from './executor/index.js';
+export * from './adapters/modal/modal-adapter.js';
+export * from './modal/index.js';

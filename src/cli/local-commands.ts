@@ -8,6 +8,7 @@ import { canonicalJson } from '../contracts/canonical-json.js';
 import { ProcctlError } from '../contracts/errors.js';
 import type { Mode } from '../contracts/inputs.js';
 import { Registry } from '../registry/registry.js';
+import { formatTable } from './print.js';
 import { addRunOptions, type RunFlags } from './run-command.js';
 import { terminalProgress } from './terminal-progress.js';
 
@@ -85,8 +86,7 @@ export function registerLocalCommands(parent: Command): void {
         return;
       }
       const table = [['NAME', 'REF', 'MODE', 'STATE', 'DIGEST', 'ENDPOINT'], ...rows.map((r) => [r.name, r.ref, r.mode, `${r.state} (${r.status})`, `${r.digest.slice(0, 19)}…`, r.endpoint || '-'])];
-      const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-      process.stdout.write(`${table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`);
+      process.stdout.write(formatTable(table));
     });
 
   parent

@@ -17,6 +17,12 @@ export function formatBytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
+/** Rows as aligned columns (the first row is the header), one line each. */
+export function formatTable(table: string[][]): string {
+  const widths = (table[0] ?? []).map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length)));
+  return `${table.map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n')}\n`;
+}
+
 export function printEnvelope(envelope: Envelope, json: boolean, location: string): void {
   if (json) {
     process.stdout.write(`${canonicalJson(envelope)}\n`);

@@ -1,6 +1,7 @@
 /** The work behind `procctl run` / `localctl run`, loaded only when a run is asked for. */
 import { randomUUID } from 'node:crypto';
 import type { Envelope } from '../contracts/envelope.js';
+import { ProcctlError } from '../contracts/errors.js';
 import type { Mode } from '../contracts/inputs.js';
 import { parseAttachSpec } from '../artifacts/attachments.js';
 import type { ArtifactStore } from '../artifacts/store.js';
@@ -27,12 +28,13 @@ export async function runAction(flags: RunFlags): Promise<number> {
   const controller = new AbortController();
   const uninstall = installCancelSignals(controller);
   let envelope: Envelope;
+  let adapter: Adapter | undefined;
   try {
     // Inputs first: refused inputs leave nothing behind, not even an empty store.
     const inputs = await readInputs(flags, process.stdin, undefined, controller.signal);
     const store = await openStore(location);
     const registry = Registry.fromOptions(flags.registry);
-    const adapter = await adapterFor(flags.placement ?? 'auto', inputs.mode ?? flags.mode ?? 'mock', store, registry.dir, shown.progress);
+    adapter = flags.adapter === 'modal' ? await modalAdapter(flags, store) : await adapterFor(flags.placement ?? 'auto', inputs.mode ?? flags.mode ?? 'mock', store, registry.dir, shown.progress);
     const result = await run({
       ...(adapter && { adapter }),
       ref: flags.ref,
@@ -52,10 +54,19 @@ export async function runAction(flags: RunFlags): Promise<number> {
   } finally {
     uninstall();
     shown.end();
+    await (adapter as { close?: () => unknown } | undefined)?.close?.();
   }
   printer?.end();
   printEnvelope(envelope, flags.json ?? false, location);
   return exitCodeFor(envelope);
+}
+
+/** `--adapter modal`: the started deployment in the Modal environment `--env`. */
+async function modalAdapter(flags: RunFlags, store: ArtifactStore): Promise<Adapter> {
+  if (!flags.env) throw new ProcctlError('ERR_USAGE', '--adapter modal needs --env ENV (the Modal environment the deployment was started in)');
+  const { checkEnvironment } = await import('../modal/names.js');
+  const { ModalAdapter } = await import('../adapters/modal/modal-adapter.js');
+  return new ModalAdapter({ store, env: checkEnvironment(flags.env) });
 }
 
 /** The placement's adapter; undefined means the library default (in-process). */

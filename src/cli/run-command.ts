@@ -19,6 +19,8 @@ export interface RunFlags extends InputsFlags {
   artifacts?: string;
   registry?: string;
   adapter: string;
+  /** The modal adapter's Modal environment. */
+  env?: string;
   placement?: Placement;
 }
 
@@ -51,7 +53,8 @@ export function addRunOptions(command: Command): Command {
 
 export function registerRunCommand(program: Command): void {
   addRunOptions(program.command('run').description('run a processor and print its envelope'))
-    .addOption(new Option('--adapter <adapter>', 'where it runs').choices(['local']).default('local'))
+    .addOption(new Option('--adapter <adapter>', 'where it runs').choices(['local', 'modal']).default('local'))
+    .option('--env <env>', 'modal adapter: the Modal environment of the deployment (modalctl start --env)')
     .addOption(new Option('--placement <placement>', 'local adapter: auto (mock in-process, real in a container), in-process, container (a started one), or process (the runtime as a child process, over its WebSocket protocol)').choices(['auto', 'in-process', 'container', 'process']).default('auto'))
     .action(async (flags: RunFlags) => {
       const { runAction } = await import('./run-action.js');

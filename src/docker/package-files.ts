@@ -27,11 +27,14 @@ function resolvePackageDir(name: string, from: string): string | undefined {
 }
 
 /** Package directories (relative to the package root) of every production dependency. */
+/** Control-plane-only dependencies: nothing inside a container loads them (the Modal SDK, ~14 MB). */
+const NOT_IN_IMAGES = new Set(['modal']);
+
 export function productionDependencyDirs(root = PACKAGE_ROOT): string[] {
   const found = new Set<string>();
   const visit = (dir: string) => {
     const manifest = readManifest(dir);
-    const names = [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.optionalDependencies ?? {})];
+    const names = [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.optionalDependencies ?? {})].filter((name) => dir !== root || !NOT_IN_IMAGES.has(name));
     for (const name of names) {
       const depDir = resolvePackageDir(name, dir);
       if (!depDir) {

@@ -1,5 +1,6 @@
 /** `GET /healthz` of a processor runtime, from the control plane's side. */
-import { request } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { ProcctlError } from '../contracts/errors.js';
 import { HEALTH_PATH } from './constants.js';
 
@@ -18,6 +19,8 @@ export function runtimeHealth(baseUrl: string, timeoutMs = 5_000): Promise<Runti
   return new Promise((resolve, reject) => {
     const unavailable = (why: string) => new ProcctlError('ERR_RUNTIME_UNAVAILABLE', `the processor runtime at ${baseUrl} does not answer ${HEALTH_PATH}: ${why}`, { url: baseUrl });
     // No keep-alive: a probe is a one-off, and a pooled socket would hold a CLI open after it is done.
+    // https: a runtime behind a TLS tunnel (a Modal sandbox's encrypted port).
+    const request = url.startsWith('https:') ? httpsRequest : httpRequest;
     const req = request(url, { method: 'GET', timeout: timeoutMs, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));

@@ -7,3 +7,4 @@ export const FIXTURE_REGISTRY = fileURLToPath(new URL('../../../test/fixtures/re
 export const GOLDEN = fileURLToPath(new URL('../../../test/golden/', import.meta.url));
 export const PROCCTL_BIN = fileURLToPath(new URL('../../src/cli/procctl.js', import.meta.url));
 export const LOCALCTL_BIN = fileURLToPath(new URL('../../src/cli/localctl.js', import.meta.url));
+export const MODALCTL_BIN = fileURLToPath(new URL('../../src/cli/modalctl.js', import.meta.url));

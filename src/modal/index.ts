@@ -1,0 +1,3 @@
+export * from './deployments.js';
+export * from './names.js';
+export { loadModal, modalError } from './sdk.js';
