@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { registerExecCommand } from './exec-command.js';
 import { registerImagesCommand } from './images-command.js';
+import { registerKubeCommands } from './kube-commands.js';
 import { registerLocalCommands } from './local-commands.js';
 import { registerRegistryCommand } from './registry-command.js';
 import { registerRunCommand } from './run-command.js';
@@ -14,4 +15,5 @@ registerSchemaCommand(program);
 registerImagesCommand(program);
 registerExecCommand(program);
 registerLocalCommands(program.command('local').description('processor containers on the local Docker engine (same as localctl)'));
+registerKubeCommands(program.command('kube').description('processor pods on a Kubernetes cluster (the kubeconfig from KUBECONFIG, ~/.kube/config or in-cluster)'));
 await main(program);

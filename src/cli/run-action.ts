@@ -21,11 +21,12 @@ export async function runAction(flags: RunFlags): Promise<number> {
   const controller = new AbortController();
   const uninstall = installCancelSignals(controller);
   let envelope: Envelope;
+  let adapter: (Adapter & { close?: () => void }) | undefined;
   try {
     const store = await openStore(location);
     const inputs = await readInputs(flags);
     const registry = Registry.fromOptions(flags.registry);
-    const adapter = await adapterFor(flags.placement ?? 'auto', inputs.mode ?? flags.mode ?? 'mock', store, registry.dir);
+    adapter = flags.adapter === 'kubernetes' ? await kubernetesAdapter(flags, store) : await adapterFor(flags.placement ?? 'auto', inputs.mode ?? flags.mode ?? 'mock', store, registry.dir);
     const result = await run({
       ...(adapter && { adapter }),
       ref: flags.ref,
@@ -43,10 +44,18 @@ export async function runAction(flags: RunFlags): Promise<number> {
     envelope = failureFor({ ref: flags.ref, executionId, mode: flags.mode ?? 'mock', secretsPresent: [] }, err);
   } finally {
     uninstall();
+    // Port-forwards (Kubernetes) and pooled connections end with the run.
+    adapter?.close?.();
   }
   printer?.end();
   printEnvelope(envelope, flags.json ?? false, location);
   return exitCodeFor(envelope);
+}
+
+/** The Kubernetes adapter, loaded (with the Kubernetes client) only for `--adapter kubernetes`. */
+async function kubernetesAdapter(flags: RunFlags, store: ArtifactStore): Promise<Adapter> {
+  const { KubernetesAdapter } = await import('../adapters/kubernetes/pod-adapter.js');
+  return new KubernetesAdapter({ store, context: flags.context, namespace: flags.namespace });
 }
 
 /** The placement's adapter; undefined means the library default (in-process). */

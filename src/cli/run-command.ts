@@ -19,6 +19,9 @@ export interface RunFlags extends InputsFlags {
   registry?: string;
   adapter: string;
   placement?: Placement;
+  /** --adapter kubernetes: kubeconfig context and namespace. */
+  context?: string;
+  namespace?: string;
 }
 
 /**
@@ -49,7 +52,9 @@ export function addRunOptions(command: Command): Command {
 
 export function registerRunCommand(program: Command): void {
   addRunOptions(program.command('run').description('run a processor and print its envelope'))
-    .addOption(new Option('--adapter <adapter>', 'where it runs').choices(['local']).default('local'))
+    .addOption(new Option('--adapter <adapter>', 'where it runs (kubernetes: the pod procctl kube start started)').choices(['local', 'kubernetes']).default('local'))
+    .option('--context <name>', '--adapter kubernetes: kubeconfig context (default its current-context)')
+    .option('--namespace <ns>', "--adapter kubernetes: namespace (default the context's, else default)")
     .addOption(new Option('--placement <placement>', 'local adapter: auto (mock in-process, real in a container), in-process, container (a started one), or process (the runtime as a child process, over its WebSocket protocol)').choices(['auto', 'in-process', 'container', 'process']).default('auto'))
     .action(async (flags: RunFlags) => {
       const { runAction } = await import('./run-action.js');
