@@ -54,6 +54,8 @@ export interface PodHandle {
   digest: string;
   node: string;
   phase: string;
+  /** names of the secrets and config the pod was given (real mode), never values. */
+  passed: string[];
 }
 
 export interface PodStartOptions {
@@ -76,6 +78,7 @@ function handleOf(pod: K8s.V1Pod): PodHandle {
     digest: a[KUBE_ANNOTATION.digest] ?? '',
     node: pod.spec?.nodeName ?? '',
     phase: pod.status?.phase ?? 'Unknown',
+    passed: (a[KUBE_ANNOTATION.passed] ?? '').split(',').filter(Boolean),
   };
 }
 

@@ -122,12 +122,12 @@ describe('exec --provider kubernetes on a real cluster', { concurrency: false },
   it('reports an OOMKilled container with the reason', async (t) => {
     if (!(await ready(t))) return;
     const hog = 'const a=[];for(;;)a.push(Buffer.alloc(8<<20,1))';
-    const run = await kube(['--memory', '64Mi', '--payload-json', json(payload({ command: ['node', '-e', hog], timeout_seconds: 60 }))]);
+    const run = await kube(['--memory', '160Mi', '--payload-json', json(payload({ command: ['node', '-e', hog], timeout_seconds: 60 }))]);
     const meta = dispatchOf(run);
     assert.equal(meta.oom_killed, true, JSON.stringify(run.result));
     assert.equal(meta.termination_reason, 'OOMKilled');
     assert.notEqual(run.result.status, 'success');
-    assert.ok((run.result.warnings ?? []).some((w) => /OOMKilled \(memory limit 64Mi\)/.test(w)) || /OOMKilled/.test(run.result.error?.message ?? ''), JSON.stringify(run.result));
+    assert.ok((run.result.warnings ?? []).some((w) => /OOMKilled \(memory limit 160Mi\)/.test(w)) || /OOMKilled/.test(run.result.error?.message ?? ''), JSON.stringify(run.result));
   });
 
   it('on Ctrl-C deletes the Job with its pods and reports cancelled', async (t) => {

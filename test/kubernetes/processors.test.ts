@@ -127,7 +127,7 @@ describe('processors on a real Kubernetes cluster', { concurrency: false }, () =
     outputs.push(start.stdout, start.stderr);
     assert.equal(start.code, 0, start.stderr);
     const cwd = tempDir();
-    const run = await kube(['run', '--ref', 'llm/litellm@1', '--mode', 'real', '--json', '--execution-id', 'kube-real-1', '--inputs-json', '{"schema":"v1","params":{"model":"openai/gpt-c","messages":[{"content":"Hi"}]}}'], { OPENAI_API_KEY: 'not-this-one' }, cwd);
+    const run = await kube(['run', '--ref', 'llm/litellm@1', '--mode', 'real', '--json', '--execution-id', 'kube-real-1', '--inputs-json', '{"schema":"v1","params":{"model":"openai/gpt-c","messages":[{"content":"Hi"}]}}'], {}, cwd);
     outputs.push(run.stdout, run.stderr);
     assert.equal(run.code, 0, run.stderr + run.stdout);
     assert.equal(provider?.requests.at(-1)?.authorization, `Bearer ${canary}`, 'the pod got the synced secret');

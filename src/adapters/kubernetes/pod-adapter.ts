@@ -75,12 +75,20 @@ export class KubernetesAdapter implements Adapter {
     try {
       const inputs = requireMode(args);
       facts.inputs = inputs;
-      preflight(args.registrySnapshot, inputs, args.secretsPresent);
+      // A real pod holds the secrets synced into the cluster, not this shell's: the checks are made
+      // against the names it was given.
+      if (inputs.mode === 'mock') preflight(args.registrySnapshot, inputs, args.secretsPresent);
       const { digest } = pinnedReference(args.registrySnapshot);
       const cluster = await this.connect();
       const found = await findProcessorPod(cluster, args.registrySnapshot.slug, inputs.mode);
       if (!found) throw podNotStarted(args.processorRef, inputs.mode, cluster);
       if (found.failure) throw found.failure;
+      if (inputs.mode === 'real') {
+        const declared = [...args.registrySnapshot.entry.secrets.required, ...(args.registrySnapshot.entry.secrets.optional ?? [])];
+        args = { ...args, secretsPresent: found.handle.passed.filter((name) => declared.includes(name)).sort() };
+        facts.secretsPresent = args.secretsPresent;
+        preflight(args.registrySnapshot, inputs, args.secretsPresent);
+      }
       if (found.handle.digest !== digest) {
         throw new ProcctlError('ERR_DIGEST_MISMATCH', `pod ${found.handle.name} runs ${found.handle.digest}, but ${args.processorRef} now pins ${digest}; restart it with procctl kube start --ref ${args.processorRef}`, { expected: digest, actual: found.handle.digest });
       }
