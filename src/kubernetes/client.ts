@@ -112,3 +112,19 @@ export function describeApiError(err: unknown): string {
 export function apiUnavailable(cluster: Pick<Cluster, 'server'>, doing: string, err: unknown): ProcctlError {
   return new ProcctlError('ERR_KUBERNETES_UNAVAILABLE', `cannot ${doing} on ${cluster.server}: ${describeApiError(err)}`, { server: cluster.server }, { cause: err });
 }
+
+/**
+ * The API call, or a rejection after `ms`: the client sets no timeout of its own, and an API server
+ * that accepted the connection and then went away would otherwise hold a caller forever.
+ */
+export async function withinMs<T>(call: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([call, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

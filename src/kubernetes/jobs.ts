@@ -1,6 +1,6 @@
 /** Job operations procctl needs beyond create and read. */
 import type { Cluster } from './client.js';
-import { apiStatus } from './client.js';
+import { apiStatus, withinMs } from './client.js';
 
 /**
  * Deletes a Job and, with it, its pods. batch/v1's default propagation orphans the pods (they keep
@@ -8,7 +8,7 @@ import { apiStatus } from './client.js';
  */
 export async function deleteJob(cluster: Cluster, name: string): Promise<void> {
   try {
-    await cluster.batch.deleteNamespacedJob({ namespace: cluster.namespace, name, propagationPolicy: 'Background' });
+    await withinMs(cluster.batch.deleteNamespacedJob({ namespace: cluster.namespace, name, propagationPolicy: 'Background' }), 10_000, `delete Job ${name}`);
   } catch (err) {
     if (apiStatus(err) !== 404) throw err;
   }

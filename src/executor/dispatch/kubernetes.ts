@@ -10,7 +10,6 @@
 // forever, so the Job is deleted); after that, the result line is the answer, and an API server
 // lost for longer than the tolerance is `dispatch_uncertain` — never retried.
 import { randomBytes } from 'node:crypto';
-import { PassThrough } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type * as K8s from '@kubernetes/client-node';
 import { DEFAULT_EXECUTOR_IMAGE, type ExecutionResult, type ExecutorPayload } from '../contract.js';
@@ -18,9 +17,10 @@ import { DEFAULT_KILL_GRACE_SECONDS } from '../config.js';
 import { cancelledBeforeStart, dispatchResult } from '../result.js';
 import type { PayloadRun } from '../execute.js';
 import { ExecutorOutputParser, parseResultJson } from './output-parser.js';
-import { connectCluster, describeApiError, type Cluster, type ClusterOptions } from '../../kubernetes/client.js';
+import { connectCluster, describeApiError, withinMs, type Cluster, type ClusterOptions } from '../../kubernetes/client.js';
 import { imagePullProblem, isRunning, labelValue, termination } from '../../kubernetes/pods.js';
 import { deleteJob } from '../../kubernetes/jobs.js';
+import { followLog, type LogFollow } from '../../kubernetes/logs.js';
 
 const CONTAINER = 'executor';
 const PAYLOAD_DIR = '/var/run/llmctl';
@@ -88,19 +88,6 @@ function jobManifest(name: string, payload: ExecutorPayload, image: string, run:
   };
 }
 
-/** Follows the pod's log into the parser; resolves when the log ends (or the connection drops). */
-async function followLog(cluster: Cluster, pod: string, parser: ExecutorOutputParser): Promise<{ ended: Promise<boolean>; abort: () => void }> {
-  const sink = new PassThrough();
-  sink.pipe(parser, { end: false });
-  const controller = await new cluster.lib.Log(cluster.config).log(cluster.namespace, pod, CONTAINER, sink, { follow: true });
-  const ended = new Promise<boolean>((resolve) => {
-    sink.on('end', () => resolve(true));
-    sink.on('error', () => resolve(false));
-    sink.on('close', () => resolve(true));
-  });
-  return { ended, abort: () => controller.abort() };
-}
-
 export async function dispatchToKubernetes(payload: ExecutorPayload, run: PayloadRun, options: KubernetesDispatchOptions = {}): Promise<ExecutionResult> {
   const startedAt = new Date();
   const image = options.image ?? run.env.LLMCTL_EXECUTOR_IMAGE ?? DEFAULT_EXECUTOR_IMAGE;
@@ -149,7 +136,7 @@ export async function dispatchToKubernetes(payload: ExecutorPayload, run: Payloa
   const toleranceMs = (options.apiLossToleranceSeconds ?? 10) * 1000;
   const deadlineMs = ((job.spec?.activeDeadlineSeconds ?? payload.timeout_seconds) + 60) * 1000;
   const parser = new ExecutorOutputParser(run.writeLine);
-  let follow: { ended: Promise<boolean>; abort: () => void } | undefined;
+  let follow: LogFollow | undefined;
   let cancelled = false;
   const onAbort = () => (cancelled = true);
   run.signal?.addEventListener('abort', onAbort, { once: true });
@@ -176,7 +163,7 @@ export async function dispatchToKubernetes(payload: ExecutorPayload, run: Payloa
       }
       let pods: K8s.V1Pod[];
       try {
-        pods = (await cluster.core.listNamespacedPod({ namespace: cluster.namespace, labelSelector: `job-name=${name}` })).items;
+        pods = (await withinMs(cluster.core.listNamespacedPod({ namespace: cluster.namespace, labelSelector: `job-name=${name}` }), 5000, 'list pods')).items;
         lastContact = Date.now();
       } catch (err) {
         if (Date.now() - lastContact > toleranceMs) {
@@ -206,7 +193,7 @@ export async function dispatchToKubernetes(payload: ExecutorPayload, run: Payloa
           break;
         }
         const end = termination(pod, CONTAINER);
-        if (!follow && podName && (isRunning(pod, CONTAINER) || end)) follow = await followLog(cluster, podName, parser).catch(() => undefined);
+        if (!follow && podName && (isRunning(pod, CONTAINER) || end)) follow = await followLog(cluster, podName, CONTAINER, parser).catch(() => undefined);
         if (end) {
           ended = end;
           break;
