@@ -1,4 +1,4 @@
-// `procctl exec --provider kubernetes` against a real cluster (the local one .ci/kubernetes.sh
+// `procctl exec --provider kubernetes` against a real cluster (registered by cluster.test.ts) (the local one .ci/kubernetes.sh
 // starts, with Docker as its runtime): each outcome the issue names, read back from the API server.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Cluster } from '../../src/kubernetes/client.js';
 import { payload, REPO, runExec, tempDir, type BinRun } from '../executor/helpers.js';
-import { clusterAnswers, clusterScript, dropNamespace, kubeEnv, LOCAL_KUBECONFIG, needKubernetes, testKubeconfig, testNamespace } from '../helpers/kubernetes.js';
+import { clusterAnswers, dropNamespace, kubeEnv, needKubernetes, testNamespace } from '../helpers/kubernetes.js';
 
 const IMAGE = 'llmctl-executor:k8s-test';
 const json = (value: unknown) => JSON.stringify(value);
@@ -165,33 +165,5 @@ describe('exec --provider kubernetes on a real cluster', { concurrency: false },
     const none = await runExec(['--provider', 'kubernetes', '--payload-json', json(payload({ command: ['true'] }))], { env: { KUBECONFIG: join(dir, 'absent') } });
     assert.equal(none.result.status, 'dispatch_failed');
     assert.match(none.result.error?.message ?? '', /cannot load a kubeconfig: KUBECONFIG names no file/);
-  });
-
-  it('reports dispatch_uncertain when the API server is lost mid-run, and never reruns the Job', async (t) => {
-    const c = await ready(t);
-    if (!c) return;
-    if (testKubeconfig() !== LOCAL_KUBECONFIG) return t.skip('needs the local cluster of .ci/kubernetes.sh: only its own API server is stopped');
-    let stopped: ReturnType<typeof clusterScript> | undefined;
-    try {
-      const run = await kube(['--payload-json', json(payload({ command: ['sleep', '25'], timeout_seconds: 120 }))], {}, {
-        onLine: (line) => {
-          if (!stopped && line === 'LLMCTL_EXECUTOR_STARTED') stopped = clusterScript('stop-apiserver');
-        },
-      });
-      assert.equal(stopped?.status, 0, stopped?.output);
-      assert.equal(run.code, 5, run.stderr);
-      assert.equal(run.result.status, 'dispatch_uncertain');
-      assert.match(run.result.error?.message ?? '', /lost contact with the Kubernetes API server/);
-      assert.equal((run.result.error?.details as { retryable?: boolean }).retryable, false);
-    } finally {
-      const restarted = clusterScript('start');
-      assert.equal(restarted.status, 0, restarted.output);
-    }
-    // The cluster is healthy again for the tests after this one, and the Job was not rerun.
-    const job = await eventually('the API server to answer again', async () => {
-      const jobs = await c.batch.listNamespacedJob({ namespace });
-      return jobs.items.length > 0 ? jobs : undefined;
-    });
-    for (const j of job.items) assert.ok((j.status?.failed ?? 0) + (j.status?.succeeded ?? 0) + (j.status?.active ?? 0) <= 1, 'one pod per Job at most');
   });
 });
