@@ -179,7 +179,13 @@ EOF
 }
 
 # --- processes ------------------------------------------------------------------------------------
-pid_alive() { [ -s "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
+# Alive, and still the program we started (a pid file can outlive a reboot and its pid be reused).
+pid_alive() {
+  local pid
+  [ -s "$STATE/$1.pid" ] || return 1
+  pid=$(cat "$STATE/$1.pid")
+  kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$1"
+}
 
 launch() {
   local name=$1
@@ -225,7 +231,7 @@ start() {
   launch etcd etcd --name procctl --data-dir "$STATE/etcd" \
     --listen-client-urls "http://127.0.0.1:$ETCD_CLIENT_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_CLIENT_PORT" \
     --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-    --initial-cluster "procctl=http://127.0.0.1:$ETCD_PEER_PORT" --listen-metrics-urls ""
+    --initial-cluster "procctl=http://127.0.0.1:$ETCD_PEER_PORT"
   wait_until "etcd" 60 etcd_up
 
   launch kube-apiserver "$BIN/kube-apiserver" --etcd-servers "http://127.0.0.1:$ETCD_CLIENT_PORT" \
