@@ -8,6 +8,7 @@ import { canonicalJson } from '../contracts/canonical-json.js';
 import { ProcctlError } from '../contracts/errors.js';
 import type { Mode } from '../contracts/inputs.js';
 import { Registry } from '../registry/registry.js';
+import { printTable } from './print.js';
 import { addRunOptions, type RunFlags } from './run-command.js';
 
 const processors = () => import('../kubernetes/processors.js');
@@ -102,8 +103,7 @@ export function registerKubeCommands(parent: Command): void {
         return;
       }
       const table = [['NAME', 'REF', 'MODE', 'PHASE', 'READY', 'NODE', 'DIGEST'], ...rows.map((r) => [r.name, r.ref, r.mode, r.problem ? `${r.phase} (${r.problem})` : r.phase, String(r.ready), r.node || '-', `${r.digest.slice(0, 19)}…`])];
-      const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-      process.stdout.write(`${table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`);
+      printTable(table);
     },
   );
 

@@ -8,6 +8,7 @@ import { canonicalJson } from '../contracts/canonical-json.js';
 import { ProcctlError } from '../contracts/errors.js';
 import type { Mode } from '../contracts/inputs.js';
 import { Registry } from '../registry/registry.js';
+import { printTable } from './print.js';
 import { addRunOptions, type RunFlags } from './run-command.js';
 
 // The Docker client and container code load inside each action: start-up time is measured.
@@ -81,8 +82,7 @@ export function registerLocalCommands(parent: Command): void {
         return;
       }
       const table = [['NAME', 'REF', 'MODE', 'STATE', 'DIGEST', 'ENDPOINT'], ...rows.map((r) => [r.name, r.ref, r.mode, `${r.state} (${r.status})`, `${r.digest.slice(0, 19)}…`, r.endpoint || '-'])];
-      const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-      process.stdout.write(`${table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`);
+      printTable(table);
     });
 
   parent

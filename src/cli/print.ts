@@ -53,3 +53,9 @@ export function stderrEventPrinter(): { onEvent: (event: ProcessorEvent) => void
     end: newline,
   };
 }
+
+/** Prints rows (the first is the header) as left-aligned columns two spaces apart. */
+export function printTable(rows: string[][]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  process.stdout.write(`${rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`);
+}

@@ -2,34 +2,18 @@
 // from the pinned digest, reached through the API server's port-forward.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { engine, FsArtifactStore, Registry, type Envelope, type ErrorEnvelope, type SuccessEnvelope } from '../../src/index.js';
+import { engine, FsArtifactStore, Registry, type ErrorEnvelope, type SuccessEnvelope } from '../../src/index.js';
 import { KubernetesAdapter } from '../../src/adapters/kubernetes/pod-adapter.js';
 import type { Cluster } from '../../src/kubernetes/client.js';
-import { cleanEnv, HELLO_INPUTS, runCli, tempDir, type CliResult } from '../helpers/cli.js';
+import { allText, cleanEnv, HELLO_INPUTS, runCli, tempDir } from '../helpers/cli.js';
+import { envelopeOf } from '../helpers/envelope.js';
 import { pinnedRegistry } from '../helpers/docker.js';
 import { clusterAnswers, dropNamespace, kubeEnv, needKubernetes, testNamespace } from '../helpers/kubernetes.js';
 import { startOpenAiServer, type OpenAiServer } from '../helpers/openai-server.js';
-
-function envelopeOf(result: CliResult): Envelope {
-  const line = result.stdout.trim().split('\n').at(-1) ?? '';
-  try {
-    return JSON.parse(line) as Envelope;
-  } catch {
-    throw new Error(`no envelope on stdout (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
-  }
-}
-
-function allText(dir: string): string {
-  if (!existsSync(dir)) return '';
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((d) => d.isFile())
-    .map((d) => readFileSync(join(d.parentPath, d.name), 'latin1'))
-    .join('\n');
-}
 
 /** The kubelet's Docker container for a pod's runtime (a k8s_* container: the cluster's own). */
 function runtimeContainerId(namespace: string, pod: string): string {
