@@ -3,7 +3,7 @@
 # who want one locally. Idempotent, safe to rerun like .ci/services.sh:
 #   bash .ci/kubernetes.sh [start]       build once (cached), start what is not running, wait for Ready
 #   bash .ci/kubernetes.sh stop          stop what this script started and remove the kubelet's pods
-#   bash .ci/kubernetes.sh stop-apiserver  stop only the API server (the tests' "API lost" case)
+#   bash .ci/kubernetes.sh apiserver PORT  a second API server in the foreground (the tests' "API lost" case)
 #   bash .ci/kubernetes.sh status        show which components answer
 # The binaries are built from Debian 12's own source package (the only Kubernetes this sandbox can
 # get; see ../shared/research/kubernetes.md) with three kubelet patches the sandbox needs, into
@@ -218,6 +218,20 @@ api_up() { kc get --raw /readyz; }
 node_ready() { kc get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' | grep -qx True; }
 default_sa() { kc -n default get serviceaccount default; }
 
+# The API server's flags; a second one on another port (`apiserver PORT`) shares etcd and credentials.
+apiserver_args() {
+  local pki=$STATE/pki
+  echo --etcd-servers "http://127.0.0.1:$ETCD_CLIENT_PORT" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$1" --insecure-port 0 \
+    --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
+    --token-auth-file "$STATE/tokens.csv" --authorization-mode AlwaysAllow \
+    --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-cluster-ip-range 10.96.0.0/24 --endpoint-reconciler-type none \
+    --kubelet-preferred-address-types InternalIP --allow-privileged=true \
+    --feature-gates TTLAfterFinished=true
+}
+
 start() {
   command -v docker >/dev/null && docker version >/dev/null 2>&1 || die "dockerd does not answer: run bash .ci/services.sh first"
   install_packages etcd-server socat openssl curl conntrack
@@ -236,15 +250,8 @@ start() {
     --initial-cluster "procctl=http://127.0.0.1:$ETCD_PEER_PORT"
   wait_until "etcd" 60 etcd_up
 
-  launch kube-apiserver "$BIN/kube-apiserver" --etcd-servers "http://127.0.0.1:$ETCD_CLIENT_PORT" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" --insecure-port 0 \
-    --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
-    --token-auth-file "$STATE/tokens.csv" --authorization-mode AlwaysAllow \
-    --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
-    --service-account-issuer https://kubernetes.default.svc.cluster.local \
-    --service-cluster-ip-range 10.96.0.0/24 --endpoint-reconciler-type none \
-    --kubelet-preferred-address-types InternalIP --allow-privileged=true \
-    --feature-gates TTLAfterFinished=true
+  # shellcheck disable=SC2046
+  launch kube-apiserver "$BIN/kube-apiserver" $(apiserver_args "$API_PORT")
   wait_until "kube-apiserver" 120 api_up
 
   launch kube-controller-manager "$BIN/kube-controller-manager" --kubeconfig "$KUBECONFIG_PATH" --leader-elect=false \
@@ -307,7 +314,11 @@ case "${1:-start}" in
   start) start ;;
   build) binaries_cached || build_binaries ;;
   stop) stop ;;
-  stop-apiserver) stop_component kube-apiserver ;;
+  # A second API server in the foreground, for a test that must lose one mid-run while the
+  # cluster (kubelet, controllers, other tests) keeps using the first: the caller stops it.
+  apiserver) [[ "${2:-}" =~ ^[0-9]+$ ]] || die "usage: $0 apiserver PORT"; binaries_cached || die "not built"
+    # shellcheck disable=SC2046
+    exec "$BIN/kube-apiserver" $(apiserver_args "$2") ;;
   status) status ;;
-  *) die "usage: $0 [start|build|stop|stop-apiserver|status]" ;;
+  *) die "usage: $0 [start|build|stop|status|apiserver PORT]" ;;
 esac

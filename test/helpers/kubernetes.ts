@@ -3,12 +3,9 @@
  * the local one `.ci/kubernetes.sh` starts. Without a cluster they skip (and say so) only outside
  * CI — under CI=true a missing cluster fails them, because .ci/run starts one.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { connectCluster, type Cluster } from '../../src/kubernetes/client.js';
-import { REPO_ROOT } from './paths.js';
 
 /** Where .ci/kubernetes.sh writes its kubeconfig. */
 export const LOCAL_KUBECONFIG = '/var/lib/procctl-k8s/kubeconfig';
@@ -71,10 +68,4 @@ export async function testNamespace(cluster: Cluster, prefix: string): Promise<s
 
 export async function dropNamespace(cluster: Cluster, name: string): Promise<void> {
   await cluster.core.deleteNamespace({ name, propagationPolicy: 'Background' }).catch(() => undefined);
-}
-
-/** Runs `.ci/kubernetes.sh <command>` (the tests' way to stop and restart the API server they started). */
-export function clusterScript(command: 'start' | 'stop-apiserver'): { status: number | null; output: string } {
-  const res = spawnSync('bash', [join(REPO_ROOT, '.ci/kubernetes.sh'), command], { encoding: 'utf8', timeout: 300_000 });
-  return { status: res.status, output: `${res.stdout}\n${res.stderr}` };
 }

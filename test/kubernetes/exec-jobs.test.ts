@@ -1,4 +1,4 @@
-// `procctl exec --provider kubernetes` against a real cluster (registered by cluster.test.ts) (the local one .ci/kubernetes.sh
+// `procctl exec --provider kubernetes` against a real cluster (the local one .ci/kubernetes.sh
 // starts, with Docker as its runtime): each outcome the issue names, read back from the API server.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

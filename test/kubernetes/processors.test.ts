@@ -1,4 +1,4 @@
-// `procctl kube …` and `procctl run --adapter kubernetes` against a real cluster (registered by cluster.test.ts): processor pods
+// `procctl kube …` and `procctl run --adapter kubernetes` against a real cluster: processor pods
 // from the pinned digest, reached through the API server's port-forward.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
