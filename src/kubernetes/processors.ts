@@ -307,7 +307,12 @@ async function waitServing(cluster: Cluster, pod: K8s.V1Pod, digest: string, ref
     const failure = podFailure(current);
     if (failure) throw failure;
     if (isReady(current, CONTAINER)) break;
-    if (Date.now() > deadline) throw new ProcctlError('ERR_CONTAINER_EXIT', `pod ${name} was not Ready within ${timeoutMs} ms (phase ${current.status?.phase ?? 'unknown'})`, { exit_code: null, oom_killed: false });
+    if (Date.now() > deadline) {
+      // Say why, when the cluster said: e.g. Unschedulable, "0/1 nodes are available: 1 Insufficient cpu."
+      const stuck = current.status?.conditions?.find((c) => c.status === 'False' && c.message);
+      const why = stuck ? `; ${stuck.type}: ${stuck.reason ?? ''} ${stuck.message ?? ''}`.trimEnd() : '';
+      throw new ProcctlError('ERR_CONTAINER_EXIT', `pod ${name} was not Ready within ${timeoutMs} ms (phase ${current.status?.phase ?? 'unknown'}${why})`, { exit_code: null, oom_killed: false });
+    }
     await delay(100);
   }
   const forwarder = await forwardPort(cluster, name, RUNTIME_PORT);
