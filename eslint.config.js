@@ -21,4 +21,9 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: globals.node },
   },
+  {
+    // The web view's page script runs in the browser.
+    files: ['ui/**/*.js'],
+    languageOptions: { globals: globals.browser },
+  },
 );

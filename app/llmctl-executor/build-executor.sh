@@ -76,11 +76,16 @@ ctx=$(mktemp -d /tmp/llmctl-executor-build.XXXXXX)
 trap 'rm -rf "$ctx"' EXIT
 opt=$ctx/rootfs/opt/llmctl-executor
 mkdir -p "$opt/dist/src/cli" "$opt/bin"
-# Only the executor's compiled modules: the bin loads nothing else (no node_modules needed).
+# Only the executor's compiled modules and the two it shares with procctl — its --version and the
+# I-JSON payload check, with that check's one dependency (jsonc-parser, no dependencies of its own).
 (cd "$repo/dist/src" && find executor -name '*.js' -print0 | xargs -0 cp --parents -t "$opt/dist/src")
-cp "$repo/dist/src/cli/llmctl-executor.js" "$opt/dist/src/cli/"
+mkdir -p "$opt/dist/src/contracts" "$opt/node_modules"
+cp "$repo/dist/src/cli/llmctl-executor.js" "$repo/dist/src/cli/version.js" "$opt/dist/src/cli/"
+cp "$repo/dist/src/contracts/i-json.js" "$opt/dist/src/contracts/"
+cp -r "$repo/node_modules/jsonc-parser" "$opt/node_modules/"
 chmod 0755 "$opt/dist/src/cli/llmctl-executor.js"
-printf '{"name":"llmctl-executor-image","private":true,"type":"module"}\n' > "$opt/package.json"
+version=$(node -p "require('$repo/package.json').version")
+printf '{"name":"llmctl-executor-image","version":"%s","private":true,"type":"module"}\n' "$version" > "$opt/package.json"
 ln -s ../dist/src/cli/llmctl-executor.js "$opt/bin/llmctl-executor"
 
 if [ "$INSTALL_CLAUDE" = true ]; then

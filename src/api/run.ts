@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { canonicalBytes } from '../contracts/canonical-json.js';
 import type { Envelope } from '../contracts/envelope.js';
-import { resolveMode, type InputsV1, type Mode } from '../contracts/inputs.js';
+import { checkInputs, resolveMode, type InputsV1, type Mode } from '../contracts/inputs.js';
 import { applyAttachments, type AttachSpec } from '../artifacts/attachments.js';
 import { DEFAULT_WRITE_PREFIX, resolveWritePrefix } from '../artifacts/paths.js';
 import type { ArtifactStore } from '../artifacts/store.js';
@@ -15,6 +15,8 @@ import { failureFor } from '../adapters/envelope-for.js';
 import type { Adapter, AdapterOpts } from '../adapters/types.js';
 import { Registry, type RegistrySnapshot } from '../registry/registry.js';
 import { secretsPresentIn } from './secrets.js';
+import { secretRedactor } from '../execution/redact.js';
+import { RunRecorder, type RecorderStart } from '../runs/recorder.js';
 
 export interface RunOptions {
   ref: string;
@@ -49,19 +51,33 @@ export async function run(options: RunOptions): Promise<RunResult> {
   let mode: Mode = options.inputs.mode ?? options.mode ?? 'mock';
   let secretsPresent: string[] = [];
   let envelope: Envelope;
+  // Inputs that are not I-JSON or not inputs v1 are refused once, here, before anything is stored
+  // (no attachment copy, no records, no envelope on record), with the same envelope whatever the placement.
+  let refused = false;
+  let recorder: RunRecorder | undefined;
   try {
+    try {
+      checkInputs(options.inputs, 'inputs');
+    } catch (err) {
+      refused = true;
+      throw err;
+    }
+    recorder = await beginRecord(options.store, writePrefix, { executionId, ref: options.ref, mode, started });
     snapshot = registry.snapshot(options.ref);
     const inputs = resolveMode(options.inputs, options.mode);
     mode = inputs.mode;
     secretsPresent = inputs.mode === 'real' ? secretsPresentIn(snapshot.entry, env) : [];
+    recorder?.redactWith(secretRedactor(secretsPresent, env));
     const inputsJson = await applyAttachments(inputs, options.attachments ?? [], options.store);
+    await recorder?.inputs(inputsJson);
+    const adapterOpts = options.adapterOpts ?? {};
     envelope = await adapter.invoke({
       processorRef: snapshot.ref,
       inputsJson,
       writePrefix,
       executionId,
       registrySnapshot: snapshot,
-      adapterOpts: options.adapterOpts ?? {},
+      adapterOpts: recorder ? { ...adapterOpts, onEvent: recorder.tap(adapterOpts.onEvent) } : adapterOpts,
       secretsPresent,
     });
   } catch (err) {
@@ -78,8 +94,23 @@ export async function run(options: RunOptions): Promise<RunResult> {
     registry_entry_cid: snapshot?.entry_cid ?? null,
   };
   // A store that just failed would only fail (or time out) again: the envelope already says so.
-  if (envelope.status === 'success' || envelope.error.code !== 'ERR_ARTIFACT_STORE') await recordRun(options.store, writePrefix, executionId, envelope, receipt);
+  await recorder?.end();
+  if (!refused && (envelope.status === 'success' || envelope.error.code !== 'ERR_ARTIFACT_STORE')) {
+    await recordRun(options.store, writePrefix, executionId, envelope, receipt);
+    await recorder?.finished(envelope);
+  }
   return { envelope, receipt };
+}
+
+/** Starts the run's records (see src/runs), when the prefix is usable at all. */
+async function beginRecord(store: ArtifactStore, template: string, start: Omit<RecorderStart, 'store' | 'prefix'>): Promise<RunRecorder | undefined> {
+  let prefix: string;
+  try {
+    prefix = resolveWritePrefix(template, start.executionId);
+  } catch {
+    return undefined; // the adapter reports the bad prefix or id in the envelope
+  }
+  return RunRecorder.begin({ store, prefix, ...start });
 }
 
 /** Keeps the envelope and receipt beside the outputs, when the prefix is usable at all. */

@@ -1,13 +1,13 @@
 /** The embedded default store: files under a directory (`.procctl/artifacts` unless configured). */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ProcctlError } from '../contracts/errors.js';
 import { canonicalPath } from './paths.js';
-import type { ArtifactStore } from './store.js';
+import type { ListableStore } from './store.js';
 
-export class FsArtifactStore implements ArtifactStore {
+export class FsArtifactStore implements ListableStore {
   readonly root: string;
   readonly location: string;
 
@@ -47,6 +47,53 @@ export class FsArtifactStore implements ArtifactStore {
       return (await stat(this.file(key))).isFile();
     } catch {
       return false;
+    }
+  }
+
+  async list(prefix: string, limit = Infinity): Promise<string[]> {
+    // The directory that holds every key with this prefix, walked once; names only, no stat.
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash === -1 ? '' : prefix.slice(0, slash);
+    const dir = dirKey === '' ? this.root : this.file(dirKey);
+    let entries;
+    try {
+      entries = await readdir(dir, { recursive: true, withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+      throw storeError('list', prefix, this.location, err);
+    }
+    const keys: string[] = [];
+    for (const entry of entries) {
+      if (!entry.isFile() || entry.name.endsWith('.partial')) continue;
+      const key = relative(this.root, join(entry.parentPath, entry.name)).split(sep).join('/');
+      if (key.startsWith(prefix)) keys.push(key);
+    }
+    keys.sort();
+    return keys.length > limit ? keys.slice(0, limit) : keys;
+  }
+
+  async remove(keys: readonly string[]): Promise<void> {
+    const dirs = new Set<string>();
+    for (const key of keys) {
+      const file = this.file(key);
+      try {
+        await unlink(file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw storeError('remove', key, this.location, err);
+      }
+      dirs.add(dirname(file));
+    }
+    // Empty directories left behind go too (deepest first), up to the store's root.
+    const byDepth = [...dirs].sort((a, b) => b.length - a.length);
+    for (let dir of byDepth) {
+      while (dir.startsWith(this.root + sep)) {
+        try {
+          await rmdir(dir);
+        } catch {
+          break; // not empty (or gone): its parents are not empty either
+        }
+        dir = dirname(dir);
+      }
     }
   }
 }

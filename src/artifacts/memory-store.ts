@@ -5,9 +5,9 @@
  */
 import { ProcctlError } from '../contracts/errors.js';
 import { canonicalPath } from './paths.js';
-import type { ArtifactStore } from './store.js';
+import type { ListableStore } from './store.js';
 
-export class MemoryArtifactStore implements ArtifactStore {
+export class MemoryArtifactStore implements ListableStore {
   readonly location = 'memory:';
   private readonly objects = new Map<string, { bytes: Buffer; mime: string }>();
 
@@ -24,6 +24,14 @@ export class MemoryArtifactStore implements ArtifactStore {
 
   async has(key: string): Promise<boolean> {
     return this.objects.has(canonicalPath(key));
+  }
+
+  async list(prefix: string, limit = Infinity): Promise<string[]> {
+    return this.keys().filter((key) => key.startsWith(prefix)).slice(0, limit);
+  }
+
+  async remove(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.objects.delete(canonicalPath(key));
   }
 
   /** Every key, sorted: what a test compares. */

@@ -17,7 +17,7 @@ import { ProcctlError } from '../contracts/errors.js';
 import { canonicalPath } from './paths.js';
 import { describeS3Failure, isNotFound, type S3FailureContext } from './s3-errors.js';
 import { formatS3Location, parseS3Location, type S3Location } from './s3-location.js';
-import type { ArtifactStore } from './store.js';
+import type { ListableStore } from './store.js';
 
 export interface S3StoreOptions {
   /** Overrides the SDK's endpoint resolution, e.g. `http://127.0.0.1:9000` for MinIO. */
@@ -79,7 +79,7 @@ function withoutNodeVersionWarning<T>(make: () => T): T {
   }
 }
 
-export class S3ArtifactStore implements ArtifactStore {
+export class S3ArtifactStore implements ListableStore {
   readonly bucket: string;
   readonly prefix: string;
   readonly location: string;
@@ -154,6 +154,39 @@ export class S3ArtifactStore implements ArtifactStore {
     );
   }
 
+  /**
+   * Pages of ListObjects under the prefix, stopping as soon as `limit` keys are in hand. The
+   * original ListObjects with a marker rather than V2's continuation token: AWS, MinIO and s3rver
+   * all page it correctly, where s3rver fails a truncated V2 listing.
+   */
+  async list(prefix: string, limit = Infinity): Promise<string[]> {
+    const base = this.prefix === '' ? '' : `${this.prefix}/`;
+    const keys: string[] = [];
+    let marker: string | undefined;
+    for (;;) {
+      const page = await this.call('list', prefix, ({ sdk, client }) =>
+        client.send(new sdk.ListObjectsCommand({ Bucket: this.bucket, Prefix: base + prefix, Marker: marker, MaxKeys: Math.min(1000, limit - keys.length) })),
+      );
+      const objects = page.Contents ?? [];
+      for (const object of objects) if (object.Key) keys.push(object.Key.slice(base.length));
+      marker = objects.at(-1)?.Key;
+      if (!page.IsTruncated || marker === undefined || keys.length >= limit) break;
+    }
+    return keys.sort();
+  }
+
+  /** One DeleteObject per key, a few at a time: multi-object delete needs checksums not every server takes. */
+  async remove(keys: readonly string[]): Promise<void> {
+    const queue = [...keys];
+    const worker = async () => {
+      for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
+        const Key = this.objectKey(key);
+        await this.call('remove', key, ({ sdk, client }) => client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key })));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, queue.length) }, worker));
+  }
+
   private connect(): Promise<Connection> {
     this.connection ??= import('@aws-sdk/client-s3').then(
       (sdk) => ({ sdk, client: withoutNodeVersionWarning(() => new sdk.S3Client(this.config)) }),
@@ -165,7 +198,7 @@ export class S3ArtifactStore implements ArtifactStore {
     return this.connection;
   }
 
-  private async call<T>(op: 'read' | 'write' | 'check', key: string, action: (connection: Connection) => Promise<T>): Promise<T> {
+  private async call<T>(op: 'read' | 'write' | 'check' | 'list' | 'remove', key: string, action: (connection: Connection) => Promise<T>): Promise<T> {
     const connection = await this.connect();
     try {
       return await action(connection);

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { hostPlatform } from '../contracts/platform.js';
 import { Registry } from '../registry/registry.js';
+import { terminalProgress } from './terminal-progress.js';
 
 export function registerImagesCommand(program: Command): void {
   const images = program.command('images').description('processor images: build, push to the OCI registry, pin by digest');
@@ -14,7 +15,8 @@ export function registerImagesCommand(program: Command): void {
     .action(async (flags: { ref: string; registry?: string; pin: boolean }) => {
       const registry = Registry.fromOptions(flags.registry);
       const { buildAndPin } = await import('../docker/build-and-pin.js');
-      const result = await buildAndPin(registry, flags.ref, { pin: flags.pin, progress: (m) => process.stderr.write(`${m}\n`) });
+      const shown = terminalProgress();
+      const result = await buildAndPin(registry, flags.ref, { pin: flags.pin, progress: shown.progress }).finally(shown.end);
       process.stdout.write(`${result.reference}\n`);
       if (flags.pin) process.stderr.write(`pinned ${hostPlatform()} in ${result.entryFile}\n`);
     });

@@ -11,8 +11,10 @@ import { EXIT_CODES } from '../executor/contract.js';
 import { installCancelSignals } from '../executor/cancel-signals.js';
 import { ExecutorError } from '../executor/errors.js';
 import { runExecutor, runWithPayload } from '../executor/execute.js';
+import { asksForVersion, VERSION } from './version.js';
 
 const USAGE = `Usage: llmctl-executor [--payload-file PATH | --payload-json JSON] [--output-file PATH]
+       llmctl-executor --version
 
 Run one execution payload (contract v1) and print one ExecutionResult v1 line:
   LLMCTL_EXECUTOR_RESULT_JSON=<json>
@@ -26,6 +28,10 @@ Exit codes: the command's own code for success/failed, 124 timeout, 130 cancelle
 `;
 
 async function main(argv: string[]): Promise<number> {
+  if (asksForVersion(argv)) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
   let values: { 'payload-file'?: string; 'payload-json'?: string; 'output-file'?: string; help?: boolean };
   try {
     ({ values } = parseArgs({

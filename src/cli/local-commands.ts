@@ -10,6 +10,7 @@ import type { Mode } from '../contracts/inputs.js';
 import { Registry } from '../registry/registry.js';
 import { printTable } from './print.js';
 import { addRunOptions, type RunFlags } from './run-command.js';
+import { terminalProgress } from './terminal-progress.js';
 
 // The Docker client and container code load inside each action: start-up time is measured.
 const containers = () => import('../docker/containers.js');
@@ -28,7 +29,8 @@ export function registerLocalCommands(parent: Command): void {
     .action(async (flags: { ref: string; mode: Mode; registry?: string; json?: boolean }) => {
       const snapshot = Registry.fromOptions(flags.registry).snapshot(flags.ref);
       const { startContainer } = await containers();
-      const handle = await startContainer({ snapshot, mode: flags.mode, scope: 'started', progress });
+      const live = terminalProgress({ json: flags.json ?? false });
+      const handle = await startContainer({ snapshot, mode: flags.mode, scope: 'started', progress: live.progress }).finally(live.end);
       const shown = { name: handle.name, ref: handle.ref, mode: handle.mode, digest: handle.digest, endpoint: handle.endpoint, reused: handle.reused };
       process.stdout.write(flags.json ? `${canonicalJson(shown)}\n` : `${handle.reused ? 'running' : 'started'} ${handle.name} (${handle.ref}, ${handle.mode}) at ${handle.endpoint}\n`);
     });

@@ -7,6 +7,7 @@ import { ERROR_CODES, ProcctlError, toProcctlError } from '../contracts/errors.j
 import { SUBPROTOCOL } from '../protocol/constants.js';
 import { RUNTIME_USAGE, runtimeOptionsFromEnv, TOKEN_VARIABLE, unknownSettings } from '../runtime/config.js';
 import { RuntimeServer } from '../runtime/server.js';
+import { asksForVersion, VERSION } from './version.js';
 
 function fail(err: unknown): never {
   const failure = toProcctlError(err);
@@ -15,6 +16,10 @@ function fail(err: unknown): never {
 }
 
 const args = process.argv.slice(2);
+if (asksForVersion(args)) {
+  process.stdout.write(`${VERSION}\n`);
+  process.exit(0);
+}
 if (args.length > 0) {
   const help = args.length === 1 && (args[0] === '--help' || args[0] === '-h');
   (help ? process.stdout : process.stderr).write(RUNTIME_USAGE);
@@ -36,6 +41,12 @@ try {
 
 const { host, port } = server.address;
 process.stdout.write(`${JSON.stringify({ event: 'listening', host, port, protocol: SUBPROTOCOL, pid: process.pid })}\n`);
+
+// A shared runtime serves other people's runs: a stray throw from one handler's timer or promise
+// must not end it for everyone. Each run's own failures are its envelope; this is the net under
+// that, which says what happened and keeps serving.
+process.on('uncaughtException', (err) => process.stderr.write(`procctl-runtime: uncaught exception, kept serving: ${err instanceof Error ? err.message : String(err)}\n`));
+process.on('unhandledRejection', (err) => process.stderr.write(`procctl-runtime: unhandled rejection, kept serving: ${err instanceof Error ? err.message : String(err)}\n`));
 
 let signals = 0;
 const onSignal = (signal: NodeJS.Signals) => {

@@ -5,11 +5,15 @@ import { registerKubeCommands } from './kube-commands.js';
 import { registerLocalCommands } from './local-commands.js';
 import { registerRegistryCommand } from './registry-command.js';
 import { registerRunCommand } from './run-command.js';
+import { registerRunsCommand } from './runs-command.js';
 import { registerSchemaCommand } from './schema-command.js';
+import { registerUiCommand } from './ui-command.js';
 import { createProgram, main } from './main.js';
 
 const program = createProgram('procctl', 'run containerised processors in-process, in Docker, on Modal or Kubernetes');
 registerRunCommand(program);
+registerRunsCommand(program);
+registerUiCommand(program);
 registerRegistryCommand(program);
 registerSchemaCommand(program);
 registerImagesCommand(program);

@@ -13,7 +13,11 @@ export function registerRegistryCommand(program: Command): void {
     .description('list processors')
     .option('--json', 'machine-readable output')
     .action((flags: { json?: boolean }) => {
-      const entries = open().list();
+      // A broken entry is reported (file and field) and makes the exit status say so; it never
+      // hides the good ones.
+      const { entries, problems } = open().scan();
+      for (const p of problems) process.stderr.write(`error ${p.code}: ${p.message}\n`);
+      if (problems.length > 0) process.exitCode = ERROR_CODES.ERR_REGISTRY_INVALID.exitCode;
       if (flags.json) {
         process.stdout.write(`${canonicalJson(entries.map((e) => ({ ref: e.ref, title: e.title ?? null, digests: e.image.digests })))}\n`);
         return;
@@ -33,10 +37,11 @@ export function registerRegistryCommand(program: Command): void {
 
   registry
     .command('validate')
-    .description('check every registry entry; exit non-zero on any problem')
-    .action(() => {
+    .description('check every registry entry and load its handler; exit non-zero on any problem')
+    .action(async () => {
       const reg = open();
-      const { checked, problems } = reg.validate();
+      const { validateRegistry } = await import('../api/validate-registry.js');
+      const { checked, problems } = await validateRegistry(reg);
       for (const p of problems) process.stderr.write(`error ${p.code}: ${p.message}\n`);
       process.stdout.write(`${checked - problems.length} of ${checked} entries valid in ${reg.dir}\n`);
       if (problems.length > 0) process.exitCode = ERROR_CODES.ERR_REGISTRY_INVALID.exitCode;

@@ -13,20 +13,27 @@ import { installCancelSignals } from '../executor/cancel-signals.js';
 import { readInputs } from './read-inputs.js';
 import { exitCodeFor, printEnvelope, stderrEventPrinter } from './print.js';
 import type { Placement, RunFlags } from './run-command.js';
+import { terminalProgress } from './terminal-progress.js';
+import type { Progress } from '../docker/images.js';
+import type { ProcessorEvent } from '../sdk/index.js';
 
 export async function runAction(flags: RunFlags): Promise<number> {
   const executionId = flags.executionId ?? randomUUID();
   const location = artifactsLocation(flags.artifacts);
-  const printer = flags.quiet ? undefined : stderrEventPrinter();
+  const shown = terminalProgress({ json: flags.json ?? false });
+  const events = flags.quiet ? undefined : stderrEventPrinter();
+  // The first event wipes a live progress line (pull, start), so tokens do not land on it.
+  const printer = events && { onEvent: (event: ProcessorEvent) => (shown.end(), events.onEvent(event)), end: events.end };
   const controller = new AbortController();
   const uninstall = installCancelSignals(controller);
   let envelope: Envelope;
   let adapter: (Adapter & { close?: () => void }) | undefined;
   try {
-    const store = await openStore(location);
+    // Inputs first: refused inputs leave nothing behind, not even an empty store.
     const inputs = await readInputs(flags);
+    const store = await openStore(location);
     const registry = Registry.fromOptions(flags.registry);
-    adapter = flags.adapter === 'kubernetes' ? await kubernetesAdapter(flags, store) : await adapterFor(flags.placement ?? 'auto', inputs.mode ?? flags.mode ?? 'mock', store, registry.dir);
+    adapter = flags.adapter === 'kubernetes' ? await kubernetesAdapter(flags, store) : await adapterFor(flags.placement ?? 'auto', inputs.mode ?? flags.mode ?? 'mock', store, registry.dir, shown.progress);
     const result = await run({
       ...(adapter && { adapter }),
       ref: flags.ref,
@@ -44,6 +51,7 @@ export async function runAction(flags: RunFlags): Promise<number> {
     envelope = failureFor({ ref: flags.ref, executionId, mode: flags.mode ?? 'mock', secretsPresent: [] }, err);
   } finally {
     uninstall();
+    shown.end();
     // Port-forwards (Kubernetes) and pooled connections end with the run.
     adapter?.close?.();
   }
@@ -59,7 +67,7 @@ async function kubernetesAdapter(flags: RunFlags, store: ArtifactStore): Promise
 }
 
 /** The placement's adapter; undefined means the library default (in-process). */
-async function adapterFor(placement: Placement, mode: Mode, store: ArtifactStore, registryDir: string): Promise<Adapter | undefined> {
+async function adapterFor(placement: Placement, mode: Mode, store: ArtifactStore, registryDir: string, progress: Progress): Promise<Adapter | undefined> {
   if (placement === 'in-process' || (placement === 'auto' && mode === 'mock')) return undefined;
   if (placement === 'process') {
     const { ChildProcessAdapter } = await import('../adapters/local/child-process.js');
@@ -67,5 +75,5 @@ async function adapterFor(placement: Placement, mode: Mode, store: ArtifactStore
   }
   // Loaded only here: mock runs never pay for the Docker client.
   const { ContainerAdapter } = await import('../adapters/docker/container-adapter.js');
-  return new ContainerAdapter({ store, policy: placement === 'container' ? 'started' : 'started-or-ephemeral', progress: (m) => process.stderr.write(`${m}\n`) });
+  return new ContainerAdapter({ store, policy: placement === 'container' ? 'started' : 'started-or-ephemeral', progress });
 }

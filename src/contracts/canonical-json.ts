@@ -8,24 +8,13 @@
  * outputs), which is why it is written out here rather than taken from a general library; the
  * tests check it against the `canonicalize` package.
  */
+import { hasLoneSurrogate } from './i-json.js';
+
 const MAX_DEPTH = 1000;
 const SURROGATE = /[\uD800-\uDFFF]/;
 // Strings with none of these need no escaping and no surrogate check: the common case.
 // eslint-disable-next-line no-control-regex
 const SPECIAL = /["\\\u0000-\u001f\uD800-\uDFFF]/;
-
-function hasLoneSurrogate(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code >= 0xdc00 && code <= 0xdfff) return true;
-    if (code >= 0xd800 && code <= 0xdbff) {
-      const next = text.charCodeAt(i + 1);
-      if (!(next >= 0xdc00 && next <= 0xdfff)) return true;
-      i++;
-    }
-  }
-  return false;
-}
 
 function stringText(text: string): string {
   if (!SPECIAL.test(text)) return `"${text}"`;

@@ -5,6 +5,7 @@
  */
 import { canonicalContentId } from './content-id.js';
 import type { ErrorCode, ErrorDetails, ProcctlError } from './errors.js';
+import { jsonValueProblem, wellFormed } from './i-json.js';
 import type { Mode } from './inputs.js';
 
 export interface OutputRecord {
@@ -87,8 +88,14 @@ export function successEnvelope(args: { executionId: string; ref: string; output
 
 export function errorEnvelope(args: { executionId: string; ref: string; error: ProcctlError; meta: EnvelopeMeta }): ErrorEnvelope {
   const { code, message, retryable, details } = args.error;
-  const error: ErrorEnvelope['error'] = { code, message, retryable };
-  if (details !== undefined) error.details = details;
+  // Building an envelope must never throw, whatever a failure carries: a message quoting a user's
+  // string keeps its text (lone surrogates become U+FFFD), and details that are not I-JSON (a
+  // handler's deep or cyclic object) are replaced by a note saying why.
+  const error: ErrorEnvelope['error'] = { code, message: wellFormed(message), retryable };
+  if (details !== undefined) {
+    const problem = jsonValueProblem(details);
+    error.details = problem ? { details_dropped: `the details were not I-JSON: ${wellFormed(problem.message)}` } : details;
+  }
   return { status: 'error', execution_id: args.executionId, ref: args.ref, error, meta: args.meta };
 }
 

@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   ERR_EXECUTION_ID: { message: 'The execution id is not valid', retryable: false, exitCode: 3 },
   ERR_PROCESSOR_NOT_FOUND: { message: 'No such processor in the registry', retryable: false, exitCode: 4 },
   ERR_REGISTRY_INVALID: { message: 'A registry entry is not valid', retryable: false, exitCode: 4 },
+  ERR_RUN_NOT_FOUND: { message: 'No such execution in the artifact store', retryable: false, exitCode: 4 },
   ERR_MISSING_SECRET: { message: 'A required secret is absent', retryable: false, exitCode: 5 },
   ERR_OUTPUT_PATH: { message: 'An output path is not valid', retryable: false, exitCode: 6 },
   ERR_OUTPUT_DUPLICATE: { message: 'Two outputs have the same path after canonicalisation', retryable: false, exitCode: 6 },

@@ -4,6 +4,7 @@
  */
 import { canonicalContentId } from './content-id.js';
 import { ProcctlError } from './errors.js';
+import { jsonValueProblem, parseIJson, type JsonProblem } from './i-json.js';
 import { INPUTS_V1_SCHEMA } from './schemas.js';
 import { formatProblems, validateAgainst } from './validator.js';
 
@@ -39,16 +40,25 @@ export function parseInputsBytes(bytes: Uint8Array, source: string, maxBytes = D
     throw new ProcctlError('ERR_INPUT_ENCODING', `inputs from ${source} are not valid UTF-8 (at byte ${firstInvalidUtf8Offset(bytes)})`, { source });
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new ProcctlError('ERR_INPUT_INVALID', `inputs from ${source} are not valid JSON: ${(err as Error).message}`, { source });
-  }
-  return checkInputs(value, source);
+  const parsed = parseIJson(text);
+  if (parsed.syntax !== undefined) throw new ProcctlError('ERR_INPUT_INVALID', `inputs from ${source} are not valid JSON: ${parsed.syntax}`, { source });
+  if (parsed.problem) throw iJsonError(parsed.problem, source);
+  return checkInputs(parsed.value, source);
 }
 
+/** An I-JSON problem as the input error it is: a lone surrogate is an encoding error. */
+export function iJsonError(problem: JsonProblem, source: string): ProcctlError {
+  const code = problem.kind === 'surrogate' ? 'ERR_INPUT_ENCODING' : 'ERR_INPUT_INVALID';
+  return new ProcctlError(code, `inputs from ${source} are not I-JSON: ${problem.message}`, { source, pointer: problem.pointer, problem: problem.kind });
+}
+
+/**
+ * Checks inputs handed over as a value: I-JSON first (depth, lone surrogates, finite numbers,
+ * JSON types only; iterative, so any depth is safe), then the inputs v1 schema.
+ */
 export function checkInputs(value: unknown, source: string): InputsV1 {
+  const problem = jsonValueProblem(value);
+  if (problem) throw iJsonError(problem, source);
   if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'schema' in value && value.schema !== 'v1') {
     throw new ProcctlError('ERR_INPUT_INVALID', `inputs from ${source} have schema ${JSON.stringify(value.schema)}; this procctl reads schema "v1"`, { source, pointer: '/schema' });
   }

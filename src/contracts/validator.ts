@@ -65,6 +65,11 @@ export interface SchemaProblem {
   message: string;
 }
 
+/** Compiles a schema (or finds it compiled); throws Ajv's error when it does not compile. */
+export function compileSchema(schema: object): void {
+  validatorFor(schema);
+}
+
 /** Returns the problems, empty when the value is valid. */
 export function validateAgainst(schema: object, value: unknown): SchemaProblem[] {
   const validate = validatorFor(schema);

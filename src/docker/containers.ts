@@ -166,9 +166,11 @@ const EXIT_CHECK_MS = 100;
  * refused connection to a container not yet listening costs well under a millisecond) and the
  * engine is asked whether the container died only every EXIT_CHECK_MS, not on every poll.
  */
-async function waitHealthy(handle: ContainerHandle, timeoutMs: number): Promise<{ digest: string | null }> {
-  const deadline = Date.now() + timeoutMs;
+async function waitHealthy(handle: ContainerHandle, timeoutMs: number, progress?: Progress): Promise<{ digest: string | null }> {
+  const started = Date.now();
+  const deadline = started + timeoutMs;
   for (let nextExitCheck = Date.now() + EXIT_CHECK_MS; ; ) {
+    progress?.(`starting ${handle.name}: waiting for /healthz (${((Date.now() - started) / 1000).toFixed(1)} s)`, {});
     try {
       const health = await runtimeHealth(handle.endpoint, 1000);
       if (health.ok) return health;
@@ -272,7 +274,7 @@ export async function startContainer(options: StartOptions): Promise<ContainerHa
   }
   const handle = handleFrom((await inspect(container.id)) as Dockerode.ContainerInspectInfo);
   try {
-    await waitPinnedHealthy(handle, digest, snapshot.ref, healthTimeoutMs);
+    await waitPinnedHealthy(handle, digest, snapshot.ref, healthTimeoutMs, progress);
   } catch (err) {
     await removeContainer(container.id, 0).catch(() => undefined);
     throw err;
@@ -328,8 +330,8 @@ async function startedElsewhere(name: string, graceMs: number, appearing = false
   }
 }
 
-async function waitPinnedHealthy(handle: ContainerHandle, digest: string, ref: string, timeoutMs: number): Promise<void> {
-  const health = await waitHealthy(handle, timeoutMs);
+async function waitPinnedHealthy(handle: ContainerHandle, digest: string, ref: string, timeoutMs: number, progress?: Progress): Promise<void> {
+  const health = await waitHealthy(handle, timeoutMs, progress);
   if (health.digest !== digest) {
     throw new ProcctlError('ERR_DIGEST_MISMATCH', `container ${handle.name} reports image ${health.digest ?? 'none'}, but ${ref} pins ${digest}`, { expected: digest, actual: health.digest });
   }

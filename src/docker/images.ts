@@ -17,7 +17,34 @@ export const BASE_IMAGE = 'procctl/node-base:20';
 export const RUNTIME_PORT = 8080;
 const BASE_BUILD_SCRIPT = join(PACKAGE_ROOT, 'images', 'base', 'build.sh');
 
-export type Progress = (message: string) => void;
+/**
+ * Where long work reports. Without `live` a message is a milestone (a line); with it, an update
+ * of the step under way that a terminal may draw as a live line and a pipe drops.
+ */
+export type Progress = (message: string, live?: LiveProgress) => void;
+
+export interface LiveProgress {
+  current?: number;
+  total?: number;
+}
+
+/** Turns the engine's JSON progress events into live updates: layer bytes summed, or build steps. */
+function liveFrom(label: string, progress: Progress): (event: Record<string, unknown>) => void {
+  const layers = new Map<string, { current: number; total: number }>();
+  return (event) => {
+    const step = typeof event['stream'] === 'string' ? /^Step (\d+)\/(\d+) : (.*)/.exec(event['stream']) : null;
+    if (step) return progress(`${label}: step ${step[1]}/${step[2]} ${(step[3] as string).trim()}`, { current: Number(step[1]), total: Number(step[2]) });
+    const detail = event['progressDetail'] as { current?: number; total?: number } | undefined;
+    if (typeof event['id'] === 'string' && detail && typeof detail.total === 'number' && detail.total > 0) layers.set(event['id'], { current: detail.current ?? 0, total: detail.total });
+    let current = 0;
+    let total = 0;
+    for (const layer of layers.values()) {
+      current += layer.current;
+      total += layer.total;
+    }
+    progress(`${label}${total > 0 ? ` ${(current / 1048576).toFixed(1)}/${(total / 1048576).toFixed(1)} MiB` : typeof event['status'] === 'string' ? `: ${event['status']}` : ''}`, total > 0 ? { current, total } : {});
+  };
+}
 
 function dockerfile(snapshot: RegistrySnapshot, withUserHandler: boolean): string {
   return [
@@ -66,7 +93,7 @@ export async function buildImage(snapshot: RegistrySnapshot, registryDir: string
   try {
     progress(`building ${tag}`);
     const stream = await engine().buildImage({ context, src: ['Dockerfile', 'app'] }, { t: tag, rm: true, forcerm: true, version: '1' });
-    await followProgress(stream);
+    await followProgress(stream, liveFrom(`building ${tag}`, progress));
   } catch (err) {
     throw new ProcctlError('ERR_IMAGE_BUILD', `building ${tag} failed: ${describeEngineError(err)}`, { tag }, { cause: err });
   } finally {
@@ -82,7 +109,7 @@ export async function pushImage(tag: string, progress: Progress = () => undefine
   try {
     // The engine insists on an X-Registry-Auth header even for a registry without auth.
     const stream = await engine().getImage(tag).push({ authconfig: {} } as never);
-    events = await followProgress(stream as unknown as NodeJS.ReadableStream);
+    events = await followProgress(stream as unknown as NodeJS.ReadableStream, liveFrom(`pushing ${tag}`, progress));
   } catch (err) {
     throw new ProcctlError('ERR_IMAGE_BUILD', `pushing ${tag} failed: ${describeEngineError(err)}`, { tag }, { cause: err });
   }
@@ -105,7 +132,7 @@ export async function pullByDigest(reference: string, progress: Progress = () =>
   progress(`pulling ${reference}`);
   try {
     const stream = (await engine().pull(reference, {})) as unknown as NodeJS.ReadableStream;
-    await followProgress(stream);
+    await followProgress(stream, liveFrom(`pulling ${reference}`, progress));
   } catch (err) {
     throw new ProcctlError('ERR_IMAGE_PULL', `cannot pull ${reference}: ${describeEngineError(err)}`, { reference, reason: describeEngineError(err) }, { cause: err });
   }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ProcctlError } from '../contracts/errors.js';
 import { isProcessorDefinition, type ProcessorDefinition } from '../sdk/index.js';
+import { resolveProcctlForUserModules } from './package-resolution.js';
 
 const BUILTIN_HANDLERS = fileURLToPath(new URL('../../processors/', import.meta.url));
 const cache = new Map<string, Promise<ProcessorDefinition>>();
@@ -31,7 +32,8 @@ export function loadProcessor(slug: string, registryDir?: string): Promise<Proce
   }
   let loading = cache.get(file);
   if (!loading) {
-    loading = import(pathToFileURL(file).href).then((mod: { default?: unknown }) => {
+    if (!file.startsWith(BUILTIN_HANDLERS)) resolveProcctlForUserModules();
+    loading = importHandler(file, slug).then((mod: { default?: unknown }) => {
       if (!isProcessorDefinition(mod.default)) {
         throw new ProcctlError('ERR_REGISTRY_INVALID', `${file}: the default export is not a processor definition (defineProcessor({ mock, real }))`, { file });
       }
@@ -40,4 +42,21 @@ export function loadProcessor(slug: string, registryDir?: string): Promise<Proce
     cache.set(file, loading);
   }
   return loading;
+}
+
+/**
+ * Imports a handler module. One that cannot be imported (a syntax error, a missing package, a
+ * throw at top level) is the registry entry's problem, named by its `<slug>/handler.js` and the
+ * `handler` field, never procctl's ERR_INTERNAL. Host paths are cut from Node's message: it lands
+ * in envelopes, whose bytes must not depend on where the registry is.
+ */
+async function importHandler(file: string, slug: string): Promise<{ default?: unknown }> {
+  try {
+    return (await import(pathToFileURL(file).href)) as { default?: unknown };
+  } catch (err) {
+    const where = `${slug}/handler.js`;
+    const folder = file.slice(0, file.length - where.length);
+    const reason = (err instanceof Error ? err.message : String(err)).split(pathToFileURL(folder).href).join('').split(folder).join('');
+    throw new ProcctlError('ERR_REGISTRY_INVALID', `${where} cannot be imported: ${reason}`, { slug, field: 'handler' });
+  }
 }

@@ -5,12 +5,12 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { ERROR_CODES, type ExecutionResult, type ExecutorPayload } from './contract.js';
 import { EXECUTOR_IO_VARIABLES, readConfig, type ExecutorConfig } from './config.js';
-import { ExecutorInfraError, PayloadValidationError, type ExecutorError } from './errors.js';
+import { ExecutorInfraError, type ExecutorError } from './errors.js';
 import { readPayloadText, type StdinLike } from './input.js';
 import { resultLine, startMarkerLines, writeResultFile } from './output.js';
 import { exitCodeFor, resultFromError, resultFromRun, type ResultContext } from './result.js';
 import { runCommand } from './runner.js';
-import { salvageEcho, validatePayload } from './validate.js';
+import { parsePayloadJson, salvageEcho, validatePayload } from './validate.js';
 
 export interface ExecutorOptions {
   payloadFile?: string | undefined;
@@ -130,12 +130,7 @@ export async function runWithPayload(
       stdinWaitMs: config.stdinWaitMs,
     });
     ctx.provider_metadata.payload_source = source;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (err) {
-      throw new PayloadValidationError([{ field: 'payload', message: `not valid JSON (${(err as Error).message})` }]);
-    }
+    const raw = parsePayloadJson(text);
     Object.assign(ctx, salvageEcho(raw));
     const validated = validatePayload(raw);
     const payload = transform ? transform(validated.payload) : validated.payload;

@@ -12,9 +12,21 @@ export function startMarkerLines(now: Date = new Date()): [string, string] {
   ];
 }
 
-/** The single final stdout line. JSON.stringify escapes newlines, so it is always one line. */
+/**
+ * The single final stdout line. JSON.stringify escapes newlines, so it is always one line. It
+ * never throws: should the echoed metadata or the error details not serialise (the payload check
+ * keeps them I-JSON, so this is a net, not a path), they are dropped with a warning, so every
+ * exit still prints exactly one result line.
+ */
 export function resultLine(result: ExecutionResult): string {
-  return RESULT_LINE_PREFIX + JSON.stringify(result);
+  try {
+    return RESULT_LINE_PREFIX + JSON.stringify(result);
+  } catch (err) {
+    const { metadata: _metadata, ...rest } = result;
+    const error = rest.error && { code: rest.error.code, message: rest.error.message };
+    const warning = `metadata and error details dropped from the result: they do not serialise (${(err as Error).message})`;
+    return RESULT_LINE_PREFIX + JSON.stringify({ ...rest, ...(error && { error }), warnings: [...(rest.warnings ?? []), warning] });
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 // Payload v1 validation: turns untrusted JSON into an ExecutorPayload with defaults filled in,
 // or throws PayloadValidationError naming every bad field. `null` on an optional field means
 // "not set" (callers serialising optional values from other languages often send null).
+import { jsonValueProblem, parseIJson, type JsonProblem } from '../contracts/i-json.js';
 import {
   CONTRACT_VERSION,
   DEFAULT_CAPTURE_LIMIT_BYTES,
@@ -50,20 +51,30 @@ function describe(value: unknown): string {
 // spawn() rejects strings holding NUL bytes with a generic error; catch them here by field.
 const hasNul = (s: string): boolean => s.includes('\0');
 
+/**
+ * Parse payload text as I-JSON (no duplicate member names, no lone surrogates, finite numbers,
+ * nesting within MAX_JSON_DEPTH): the payload is checked whole before any command runs, and what
+ * is echoed into the result line is then always printable. Failures are a `payload` issue.
+ */
+export function parsePayloadJson(text: string): unknown {
+  const parsed = parseIJson(text);
+  if (parsed.syntax !== undefined) throw new PayloadValidationError([{ field: 'payload', message: `not valid JSON (${parsed.syntax})` }]);
+  if (parsed.problem) throw iJsonIssue(parsed.problem);
+  return parsed.value;
+}
+
+function iJsonIssue(problem: JsonProblem): PayloadValidationError {
+  return new PayloadValidationError([{ field: 'payload', message: `not I-JSON: ${problem.message}` }]);
+}
+
 /** Parse JSON text and validate it. Parse failures are reported as a `payload` issue. */
 export function parsePayload(text: string): ValidatedPayload {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new PayloadValidationError([
-      { field: 'payload', message: `not valid JSON (${(err as Error).message})` },
-    ]);
-  }
-  return validatePayload(raw);
+  return validatePayload(parsePayloadJson(text));
 }
 
 export function validatePayload(raw: unknown): ValidatedPayload {
+  const problem = jsonValueProblem(raw);
+  if (problem) throw iJsonIssue(problem);
   if (!isPlainObject(raw)) {
     throw new PayloadValidationError([{ field: 'payload', message: `must be a JSON object, got ${describe(raw)}` }]);
   }

@@ -4,6 +4,7 @@
  * to exactly the rules the server holds the client to.
  */
 import type { Envelope } from '../contracts/envelope.js';
+import { jsonValueProblem, MAX_JSON_DEPTH, parseJsonText, syntaxMessage, type JsonProblem } from '../contracts/i-json.js';
 import { validateAgainst } from '../contracts/validator.js';
 import type { RegistrySnapshot } from '../registry/registry.js';
 import type { ProcessorEvent } from '../sdk/index.js';
@@ -109,28 +110,40 @@ export interface FrameProblem {
   reason: string;
 }
 
-export type Decoded<F> = { frame: F; problem?: undefined } | { frame?: undefined; problem: FrameProblem };
+/**
+ * A decoded frame, or why it was refused. `inputsProblem`: an invoke frame is sound but its inputs
+ * repeat a member name, which only the raw text shows; the run ends with that input error (the
+ * inputs' other I-JSON problems are found by the run's own check, as in every placement).
+ */
+export type Decoded<F> = { frame: F; inputsProblem?: JsonProblem; problem?: undefined } | { frame?: undefined; inputsProblem?: undefined; problem: FrameProblem };
+
+/** Frame depth: the inputs sit one level below the frame, so they get the inputs' whole limit. */
+const MAX_FRAME_DEPTH = MAX_JSON_DEPTH + 1;
 
 /**
  * Parses one text frame and checks it against the schema for its kind. Unknown fields are
  * ignored, so a later minor addition does not need a new subprotocol.
  */
 export function decodeFrame<F extends { kind: string }>(text: string, schemas: Readonly<Record<string, object>>): Decoded<F> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    return { problem: { code: CLOSE.NOT_JSON, reason: closeReason(`frame is not JSON: ${(err as Error).message}`) } };
-  }
+  // I-JSON, as everything that reaches canonical JSON must be; iterative, so no frame can exhaust
+  // the stack. An invoke's `inputs` are the run's: their problems become the run's input error.
+  const parsed = parseJsonText(text, MAX_FRAME_DEPTH);
+  if (parsed.syntax) return { problem: { code: CLOSE.NOT_JSON, reason: closeReason(`frame is not JSON: ${syntaxMessage(text, parsed.syntax.message)}`) } };
+  const value = parsed.value;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return { problem: { code: CLOSE.NOT_JSON, reason: 'frame is JSON but not an object' } };
   const kind = (value as { kind?: unknown }).kind;
   if (typeof kind !== 'string') return { problem: { code: CLOSE.INVALID_FRAME, reason: 'frame has no string "kind"' } };
   const schema = Object.hasOwn(schemas, kind) ? schemas[kind] : undefined;
   if (!schema) return { problem: { code: CLOSE.UNKNOWN_KIND, reason: closeReason(`unknown frame kind ${JSON.stringify(kind)}; expected one of ${Object.keys(schemas).join(', ')}`) } };
+  const runOwned = kind === 'invoke' && Object.hasOwn(value, 'inputs');
+  const duplicate = parsed.duplicate;
+  const inputsProblem = runOwned && duplicate?.pointer.startsWith('/inputs/') ? duplicate : undefined;
+  const frameProblem = (duplicate && !inputsProblem ? duplicate : undefined) ?? jsonValueProblem(runOwned ? { ...value, inputs: {} } : value, MAX_FRAME_DEPTH);
+  if (frameProblem) return { problem: { code: CLOSE.INVALID_FRAME, reason: closeReason(`${kind} frame is not I-JSON: ${frameProblem.message}`) } };
   const problems = validateAgainst(schema, value);
   const first = problems[0];
   if (first) return { problem: { code: CLOSE.INVALID_FRAME, reason: closeReason(`${kind} frame: ${first.pointer || '/'} ${first.message}`) } };
-  return { frame: value as F };
+  return { frame: value as F, ...(inputsProblem && { inputsProblem }) };
 }
 
 const MAX_REASON_BYTES = 123; // RFC 6455: a close frame's payload is at most 125 bytes, 2 of them the code

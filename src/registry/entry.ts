@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { cacheRead, cacheWrite } from '../cache/disk-cache.js';
 import { contentId, contentIdHex } from '../contracts/content-id.js';
 import { ProcctlError } from '../contracts/errors.js';
-import { checkSchema, validateAgainst } from '../contracts/validator.js';
+import { checkSchema, compileSchema, validateAgainst } from '../contracts/validator.js';
 import { REGISTRY_ENTRY_SCHEMA, RESERVED_ENV_PREFIX } from './entry-schema.js';
 import { parseRef } from './ref.js';
 
@@ -46,7 +46,9 @@ function invalid(file: string, field: string, message: string): ProcctlError {
 // The YAML parser loads only when an entry is not in the cache yet (see parseEntry).
 const require = createRequire(import.meta.url);
 // A cached entry passed the checks of its day: bump the version whenever the checks change.
-const CACHE_NAMESPACE = 'registry-v2';
+const CACHE_NAMESPACE = 'registry-v3';
+/** Alias expansions one entry may make (yaml's default too); an alias bomb needs millions. */
+const MAX_YAML_ALIASES = 100;
 
 /**
  * Parses and checks an entry's text. `expectedSlug` is the directory name it was found under.
@@ -75,7 +77,14 @@ function parseAndCheck(text: string, file: string, expectedSlug?: string): Regis
     const where = yamlError.linePos?.[0];
     throw invalid(file, '', `is not valid YAML${where ? ` at line ${where.line}, column ${where.col}` : ''}: ${yamlError.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`);
   }
-  const value: unknown = doc.toJS();
+  let value: unknown;
+  try {
+    // yaml's own guard against alias bombs (a few lines that expand to billions of nodes): past
+    // maxAliasCount it throws, which is this file's problem, not procctl's.
+    value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (err) {
+    throw invalid(file, '', `cannot be read as data: ${(err as Error).message} (at most ${MAX_YAML_ALIASES} alias expansions)`);
+  }
   const problems = validateAgainst(REGISTRY_ENTRY_SCHEMA, value);
   const first = problems[0];
   if (first) {
@@ -93,6 +102,7 @@ function parseAndCheck(text: string, file: string, expectedSlug?: string): Regis
   }
   const schemaProblems = checkSchema(entry.inputs_schema);
   if (schemaProblems.length > 0) throw invalid(file, '/inputs_schema', `is not a valid JSON Schema: ${schemaProblems.join('; ')}`);
+  checkSchemaCompiles(entry.inputs_schema, file);
   const both = (entry.secrets.optional ?? []).filter((n) => entry.secrets.required.includes(n));
   if (both.length > 0) throw invalid(file, '/secrets', `lists ${both.join(', ')} as both required and optional`);
   checkPassedNames(entry, file);
@@ -102,6 +112,34 @@ function parseAndCheck(text: string, file: string, expectedSlug?: string): Regis
     seen.add(output.path);
   }
   return entry;
+}
+
+/**
+ * A schema can be valid JSON Schema and still not compile: a `$ref` to another document (procctl
+ * fetches nothing) or to a `$defs` entry that is not there. Refused here, naming the `$ref`,
+ * rather than failing every run later.
+ */
+function checkSchemaCompiles(schema: Record<string, unknown>, file: string): void {
+  try {
+    compileSchema(schema);
+  } catch (err) {
+    const missing = (err as { missingRef?: unknown }).missingRef;
+    if (typeof missing !== 'string') throw invalid(file, '/inputs_schema', `does not compile: ${(err as Error).message}`);
+    const at = refPointer(schema, missing);
+    throw invalid(file, `/inputs_schema${at}`, `refers to ${JSON.stringify(missing)}, which cannot be resolved: a $ref must point inside the schema itself (e.g. "#/$defs/name"); procctl fetches no other documents`);
+  }
+}
+
+/** The pointer of the first `$ref` that names `missing` (or ends in it), else the schema root. */
+function refPointer(schema: unknown, missing: string): string {
+  const stack: { value: unknown; pointer: string }[] = [{ value: schema, pointer: '' }];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    if (item.value === null || typeof item.value !== 'object') continue;
+    const record = item.value as Record<string, unknown>;
+    if (typeof record['$ref'] === 'string' && (record['$ref'] === missing || missing.endsWith(record['$ref']) || record['$ref'].startsWith(missing))) return `${item.pointer}/$ref`;
+    for (const key of Object.keys(record).reverse()) stack.push({ value: record[key], pointer: `${item.pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}` });
+  }
+  return '';
 }
 
 /**

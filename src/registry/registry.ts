@@ -62,22 +62,32 @@ export class Registry {
 
   /** Every entry, checked; the first broken one throws with its file and field. */
   list(): RegistryEntry[] {
-    return this.slugs().map((slug) => readEntryFile(join(this.dir, slug, ENTRY_FILE), slug));
+    const { entries, problems } = this.scan();
+    if (problems[0]) throw problems[0];
+    return entries;
+  }
+
+  /**
+   * Reads every entry: the good ones, and a typed problem (file and field) for each broken one.
+   * One bad entry never hides the others.
+   */
+  scan(): { entries: RegistryEntry[]; problems: ProcctlError[] } {
+    const entries: RegistryEntry[] = [];
+    const problems: ProcctlError[] = [];
+    for (const slug of this.slugs()) {
+      try {
+        entries.push(readEntryFile(join(this.dir, slug, ENTRY_FILE), slug));
+      } catch (err) {
+        problems.push(err instanceof ProcctlError ? err : new ProcctlError('ERR_REGISTRY_INVALID', `${join(this.dir, slug, ENTRY_FILE)}: cannot be read: ${(err as Error).message}`, { file: join(this.dir, slug, ENTRY_FILE), field: '' }));
+      }
+    }
+    return { entries, problems };
   }
 
   /** Checks every entry and returns all problems rather than stopping at the first. */
   validate(): { checked: number; problems: ProcctlError[] } {
-    const problems: ProcctlError[] = [];
-    const slugs = this.slugs();
-    for (const slug of slugs) {
-      try {
-        readEntryFile(join(this.dir, slug, ENTRY_FILE), slug);
-      } catch (err) {
-        if (err instanceof ProcctlError) problems.push(err);
-        else throw err;
-      }
-    }
-    return { checked: slugs.length, problems };
+    const { entries, problems } = this.scan();
+    return { checked: entries.length + problems.length, problems };
   }
 }
 

@@ -77,7 +77,7 @@ export function unknownSettings(env: NodeJS.ProcessEnv): string[] {
     .sort();
 }
 
-export const RUNTIME_USAGE = `Usage: procctl-runtime
+export const RUNTIME_USAGE = `Usage: procctl-runtime          (procctl-runtime --version prints the version)
 
 The procctl processor runtime: GET /healthz and the procctl.run.v1 WebSocket endpoint /run.
 Configured by environment; prints {"event":"listening","host":…,"port":…} on stdout once bound.

@@ -9,7 +9,8 @@ import type { Socket } from 'node:net';
 import type { RawData, WebSocket } from 'ws';
 import type { Envelope } from '../contracts/envelope.js';
 import { ProcctlError } from '../contracts/errors.js';
-import type { InputsV1 } from '../contracts/inputs.js';
+import { rebaseProblem, type JsonProblem } from '../contracts/i-json.js';
+import { iJsonError, type InputsV1 } from '../contracts/inputs.js';
 import { verifyArtifactBytes, type ArtifactRef } from '../artifacts/attachments.js';
 import type { OutputPlan } from '../artifacts/outputs.js';
 import { failureFor, successFor } from '../adapters/envelope-for.js';
@@ -44,6 +45,7 @@ export interface SessionHost {
 
 interface Receiving {
   frame: InvokeFrame;
+  inputsProblem: JsonProblem | undefined;
   snapshot: RegistrySnapshot;
   decls: AttachmentDecl[];
   index: number;
@@ -74,7 +76,7 @@ export class Session {
     this.outbox = new Outbox(ws, socket);
     withCloseReasons(ws);
     // binaryType is the default 'nodebuffer': every message arrives as one Buffer.
-    ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data as Buffer, isBinary));
+    ws.on('message', (data: RawData, isBinary: boolean) => this.guarded(() => this.onMessage(data as Buffer, isBinary)));
     ws.on('pong', () => (this.awaitingPong = false));
     // The WebSocket layer closes the connection itself for frames it refuses (1009 too big, 1007
     // not UTF-8, bad framing); 'close' follows.
@@ -111,6 +113,20 @@ export class Session {
     this.controller?.abort(new ProcctlError('ERR_CANCELLED', `execution ${this.executionId} was cancelled: ${why}`));
   }
 
+  /**
+   * Last line of defence: nothing a client sends may end the runtime. A throw that escaped the
+   * checks (a bug) closes this connection alone, as an internal error, and stops its run.
+   */
+  private guarded(work: () => void): void {
+    try {
+      work();
+    } catch {
+      this.host.counters.protocolCloses++;
+      this.close(CLOSE.INTERNAL, 'the runtime failed on this frame; the connection is closed');
+      this.stop('the runtime failed on a frame');
+    }
+  }
+
   private onMessage(data: Buffer, isBinary: boolean): void {
     if (isBinary) return this.onBinary(data);
     if (this.state === 'receiving') {
@@ -126,10 +142,10 @@ export class Session {
       return;
     }
     if (this.state === 'running') return this.refuse({ code: CLOSE.OUT_OF_ORDER, reason: `invoke while execution ${this.executionId} is running; one run per connection at a time` });
-    this.accept(frame);
+    this.accept(frame, decoded.inputsProblem);
   }
 
-  private accept(frame: InvokeFrame): void {
+  private accept(frame: InvokeFrame, inputsProblem: JsonProblem | undefined): void {
     const snapshot = this.snapshotOf(frame);
     if (!snapshot) return;
     const decls = frame.attachments ?? [];
@@ -143,7 +159,7 @@ export class Session {
     if (total > this.host.maxAttachmentBytes) return this.refuse({ code: CLOSE.TOO_BIG, reason: `attachments total ${total} bytes; this runtime takes at most ${this.host.maxAttachmentBytes}` });
     this.state = 'receiving';
     this.executionId = frame.execution_id;
-    this.receiving = { frame, snapshot, decls, index: 0, chunks: [], received: 0, bytes: new Map() };
+    this.receiving = { frame, inputsProblem, snapshot, decls, index: 0, chunks: [], received: 0, bytes: new Map() };
     this.advance();
   }
 
@@ -192,16 +208,22 @@ export class Session {
     this.state = 'running';
     const controller = new AbortController();
     this.controller = controller;
-    this.run = this.execute(r.frame, r.snapshot, r.bytes, controller.signal).finally(() => {
-      this.run = undefined;
-      this.controller = undefined;
-      this.executionId = undefined;
-      this.state = 'idle';
-      if (this.host.closing) this.close(CLOSE.GOING_AWAY, 'runtime shutting down');
-    });
+    this.run = this.execute(r.frame, r.inputsProblem, r.snapshot, r.bytes, controller.signal)
+      .catch(() => {
+        // execute turns every failure into the run's envelope; a throw past that (a bug) must not
+        // end the runtime: this connection closes as an internal error, the others go on.
+        this.close(CLOSE.INTERNAL, 'the runtime failed this run; the connection is closed');
+      })
+      .finally(() => {
+        this.run = undefined;
+        this.controller = undefined;
+        this.executionId = undefined;
+        this.state = 'idle';
+        if (this.host.closing) this.close(CLOSE.GOING_AWAY, 'runtime shutting down');
+      });
   }
 
-  private async execute(frame: InvokeFrame, sentSnapshot: RegistrySnapshot, attachments: Map<string, Buffer>, signal: AbortSignal): Promise<void> {
+  private async execute(frame: InvokeFrame, inputsProblem: JsonProblem | undefined, sentSnapshot: RegistrySnapshot, attachments: Map<string, Buffer>, signal: AbortSignal): Promise<void> {
     const args: InvocationArgs = {
       processorRef: frame.ref,
       inputsJson: frame.inputs as unknown as InputsV1,
@@ -219,6 +241,8 @@ export class Session {
     try {
       if (this.host.closing) throw new ProcctlError('ERR_RUNTIME_UNAVAILABLE', 'the processor runtime is shutting down and takes no new runs; retry on another');
       args.registrySnapshot = facts.snapshot = this.host.snapshots.verify(sentSnapshot);
+      // A repeated member name in the inputs, which only the frame's text showed.
+      if (inputsProblem) throw iJsonError(rebaseProblem(inputsProblem, '/inputs'), 'inputsJson');
       const plan = await executeInvocation(args, facts, {
         registryDir: this.host.registryDir,
         env: this.host.env,

@@ -6,7 +6,7 @@
  */
 import { canonicalContentId } from '../contracts/content-id.js';
 import { ProcctlError } from '../contracts/errors.js';
-import { formatProblems, validateAgainst } from '../contracts/validator.js';
+import { compileSchema, formatProblems, validateAgainst } from '../contracts/validator.js';
 import type { RegistryEntry } from '../registry/entry.js';
 import { REGISTRY_ENTRY_SCHEMA } from '../registry/entry-schema.js';
 import { parseRef } from '../registry/ref.js';
@@ -28,6 +28,12 @@ export class SnapshotCache {
     const entry = raw.entry as RegistryEntry;
     const ref = parseRef(raw.ref);
     if (entry.ref !== ref.text || raw.slug !== ref.slug) throw invalid(`ref ${raw.ref}, slug ${raw.slug} and entry ref ${entry.ref} do not agree`);
+    // Schema-valid is not enough: a $ref to another document would fail every run as internal.
+    try {
+      compileSchema(entry.inputs_schema);
+    } catch (err) {
+      throw invalid(`the entry's inputs_schema does not compile: ${(err as Error).message}`);
+    }
     const snapshot: RegistrySnapshot = { ref: ref.text, slug: ref.slug, entry, entry_cid: cid };
     if (this.known.size >= MAX_KNOWN) this.known.delete(this.known.keys().next().value as string);
     this.known.set(cid, snapshot);

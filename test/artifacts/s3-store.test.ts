@@ -149,7 +149,8 @@ describe('procctl run --artifacts s3://…', () => {
 
     const envelope = envelopeOf(viaS3) as SuccessEnvelope;
     const run = 'ci/executions/golden-1/';
-    assert.deepEqual(await server.keys(run), [`${run}envelope.json`, `${run}outputs.json`, `${run}outputs/response.json`, `${run}outputs/text/response.txt`, `${run}receipt.json`]);
+    // The run's records (src/runs/layout.ts) sit beside the outputs.
+    assert.deepEqual(await server.keys(run), [`${run}envelope.json`, `${run}events.jsonl`, `${run}heartbeat.json`, `${run}inputs.json`, `${run}outputs.json`, `${run}outputs/response.json`, `${run}outputs/text/response.txt`, `${run}receipt.json`, `${run}run.json`]);
     const fsRoot = join(fsCwd, '.procctl/artifacts');
     for (const output of envelope.outputs) {
       const { bytes, contentType } = await server.object(`ci/${output.path}`);
@@ -231,7 +232,10 @@ describe('procctl run --artifacts s3://…', () => {
     assert.equal(error.retryable, true);
     const revived = await startS3rver('procctl', dying.directory);
     try {
-      assert.deepEqual(await revived.keys('mid/'), ['mid/executions/mid-1/outputs/a.txt'], 'the first output only: no second output, no index');
+      const keys = await revived.keys('mid/');
+      assert.deepEqual(keys.filter((k) => k.includes('/outputs')), ['mid/executions/mid-1/outputs/a.txt'], 'the first output only: no second output, no index');
+      // What the run recorded before the store died: its start, and the run listed as running.
+      assert.deepEqual(keys.filter((k) => !k.includes('/outputs')).map((k) => k.replace(/\/runs\/\d{13}~/, '/runs/T~')), ['mid/executions/mid-1/heartbeat.json', 'mid/executions/mid-1/inputs.json', 'mid/executions/mid-1/run.json', 'mid/index/ids/mid-1', 'mid/index/runs/T~running~mock~-~dGVzdGluZy9lY2hvQDE~mid-1']);
     } finally {
       await revived.stop();
     }
