@@ -14,6 +14,10 @@ interface ExecFlags {
   dockerSocket?: string;
   network?: string;
   keepContainer?: boolean;
+  context?: string;
+  namespace?: string;
+  cpu?: string;
+  memory?: string;
 }
 
 /** Adds `exec` to `program` and returns the new subcommand. */
@@ -27,10 +31,14 @@ export function registerExecCommand(program: Command): Command {
     .option('--payload-file <path>', 'read the payload JSON from this file')
     .option('--payload-json <json>', 'the payload JSON itself')
     .option('--output-file <path>', 'also write the result JSON to this file (atomically)')
-    .option('--image <ref>', `executor image for --provider docker (default $LLMCTL_EXECUTOR_IMAGE or ${DEFAULT_EXECUTOR_IMAGE})`)
+    .option('--image <ref>', `executor image for --provider docker or kubernetes (default $LLMCTL_EXECUTOR_IMAGE or ${DEFAULT_EXECUTOR_IMAGE})`)
     .option('--docker-socket <path>', 'Docker Engine socket (default $DOCKER_HOST or /var/run/docker.sock)')
     .option('--network <mode>', 'container network for --provider docker (e.g. none)')
     .option('--keep-container', 'keep the container after the run, for debugging')
+    .option('--context <name>', 'kubeconfig context for --provider kubernetes (default its current-context)')
+    .option('--namespace <ns>', "namespace for --provider kubernetes (default the context's, else default)")
+    .option('--cpu <quantity>', 'CPU request and limit of the Job, e.g. 500m (--provider kubernetes)')
+    .option('--memory <quantity>', 'memory request and limit of the Job, e.g. 256Mi (--provider kubernetes)')
     .addHelpText(
       'after',
       '\nPayload sources, highest priority first: --payload-file, --payload-json, LLMCTL_EXECUTOR_PAYLOAD_FILE,\n' +
@@ -57,6 +65,7 @@ export function registerExecCommand(program: Command): Command {
             network: flags.network,
             keepContainer: flags.keepContainer,
           },
+          kubernetes: { image: flags.image, context: flags.context, namespace: flags.namespace, cpu: flags.cpu, memory: flags.memory },
         });
         process.exitCode = run.exitCode;
       } finally {

@@ -59,3 +59,4 @@ export function stderrEventPrinter(): { onEvent: (event: ProcessorEvent) => void
     end: newline,
   };
 }
+

@@ -28,13 +28,13 @@ export async function runAction(flags: RunFlags): Promise<number> {
   const controller = new AbortController();
   const uninstall = installCancelSignals(controller);
   let envelope: Envelope;
-  let adapter: Adapter | undefined;
+  let adapter: (Adapter & { close?: () => unknown }) | undefined;
   try {
     // Inputs first: refused inputs leave nothing behind, not even an empty store.
     const inputs = await readInputs(flags, process.stdin, undefined, controller.signal);
     const store = await openStore(location);
     const registry = Registry.fromOptions(flags.registry);
-    adapter = flags.adapter === 'modal' ? await modalAdapter(flags, store) : await adapterFor(flags.placement ?? 'auto', inputs.mode ?? flags.mode ?? 'mock', store, registry.dir, shown.progress);
+    adapter = flags.adapter === 'modal' ? await modalAdapter(flags, store) : flags.adapter === 'kubernetes' ? await kubernetesAdapter(flags, store) : await adapterFor(flags.placement ?? 'auto', inputs.mode ?? flags.mode ?? 'mock', store, registry.dir, shown.progress);
     const result = await run({
       ...(adapter && { adapter }),
       ref: flags.ref,
@@ -54,7 +54,8 @@ export async function runAction(flags: RunFlags): Promise<number> {
   } finally {
     uninstall();
     shown.end();
-    await (adapter as { close?: () => unknown } | undefined)?.close?.();
+    // Port-forwards (Kubernetes), tunnels (Modal) and pooled connections end with the run.
+    await adapter?.close?.();
   }
   printer?.end();
   printEnvelope(envelope, flags.json ?? false, location);
@@ -67,6 +68,12 @@ async function modalAdapter(flags: RunFlags, store: ArtifactStore): Promise<Adap
   const { checkEnvironment } = await import('../modal/names.js');
   const { ModalAdapter } = await import('../adapters/modal/modal-adapter.js');
   return new ModalAdapter({ store, env: checkEnvironment(flags.env) });
+}
+
+/** The Kubernetes adapter, loaded (with the Kubernetes client) only for `--adapter kubernetes`. */
+async function kubernetesAdapter(flags: RunFlags, store: ArtifactStore): Promise<Adapter> {
+  const { KubernetesAdapter } = await import('../adapters/kubernetes/pod-adapter.js');
+  return new KubernetesAdapter({ store, context: flags.context, namespace: flags.namespace });
 }
 
 /** The placement's adapter; undefined means the library default (in-process). */

@@ -22,6 +22,9 @@ export interface RunFlags extends InputsFlags {
   /** The modal adapter's Modal environment. */
   env?: string;
   placement?: Placement;
+  /** --adapter kubernetes: kubeconfig context and namespace. */
+  context?: string;
+  namespace?: string;
 }
 
 /**
@@ -53,8 +56,10 @@ export function addRunOptions(command: Command): Command {
 
 export function registerRunCommand(program: Command): void {
   addRunOptions(program.command('run').description('run a processor and print its envelope'))
-    .addOption(new Option('--adapter <adapter>', 'where it runs').choices(['local', 'modal']).default('local'))
+    .addOption(new Option('--adapter <adapter>', 'where it runs (modal: the deployment modalctl start started; kubernetes: the pod procctl kube start started)').choices(['local', 'modal', 'kubernetes']).default('local'))
     .option('--env <env>', 'modal adapter: the Modal environment of the deployment (modalctl start --env)')
+    .option('--context <name>', '--adapter kubernetes: kubeconfig context (default its current-context)')
+    .option('--namespace <ns>', "--adapter kubernetes: namespace (default the context's, else default)")
     .addOption(new Option('--placement <placement>', 'local adapter: auto (mock in-process, real in a container), in-process, container (a started one), or process (the runtime as a child process, over its WebSocket protocol)').choices(['auto', 'in-process', 'container', 'process']).default('auto'))
     .action(async (flags: RunFlags) => {
       const { runAction } = await import('./run-action.js');

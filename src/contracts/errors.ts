@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   ERR_CONTAINER_EXIT: { message: 'The container stopped during the run', retryable: true, exitCode: 7 },
   ERR_MODAL_UNAVAILABLE: { message: 'Modal cannot be reached', retryable: true, exitCode: 7 },
   ERR_MODAL_AUTH: { message: 'Modal refused the credentials', retryable: false, exitCode: 7 },
+  ERR_KUBERNETES_UNAVAILABLE: { message: 'No Kubernetes API server answers, or no kubeconfig names one', retryable: true, exitCode: 7 },
   ERR_TIMEOUT: { message: 'The execution exceeded its runtime limit', retryable: true, exitCode: 8 },
   ERR_CANCELLED: { message: 'The execution was cancelled', retryable: true, exitCode: 8 },
   ERR_PROVIDER: { message: 'The upstream provider returned an error', retryable: true, exitCode: 9 },

@@ -256,8 +256,15 @@ export function dispatchResult(
   );
 }
 
-/** A run cancelled before its command was started (e.g. during Docker dispatch set-up). */
-export function cancelledBeforeStart(startedAt: Date, ctx: ResultContext): ExecutionResult {
+/**
+ * A run cancelled by the dispatcher: before its command was started (e.g. during Docker dispatch
+ * set-up; the default), or by removing where it ran (a Kubernetes Job deleted on Ctrl-C).
+ */
+export function cancelledBeforeStart(
+  startedAt: Date,
+  ctx: ResultContext,
+  how: { message: string; details: Record<string, unknown> } = { message: 'cancelled before the command was started', details: { started: false } },
+): ExecutionResult {
   const finishedAt = new Date();
   return finalize(
     {
@@ -268,7 +275,7 @@ export function cancelledBeforeStart(startedAt: Date, ctx: ResultContext): Execu
       finished_at: finishedAt.toISOString(),
       stdout: '',
       stderr: '',
-      error: { code: ERROR_CODES.cancelled, message: 'cancelled before the command was started', details: { started: false } },
+      error: { code: ERROR_CODES.cancelled, message: how.message, details: how.details },
       provider_metadata: ctx.provider_metadata,
       metrics: { duration_ms: finishedAt.getTime() - startedAt.getTime() },
     },

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { engine, FsArtifactStore, ContainerAdapter, Registry, startContainer, startedContainerName, MOCK_NETWORK, type Envelope, type ProcctlError, type ErrorEnvelope, type SuccessEnvelope } from '../../src/index.js';
-import { cleanEnv, HELLO_INPUTS, runCli, signalWhen, tempDir, type CliResult } from '../helpers/cli.js';
+import { allText, cleanEnv, HELLO_INPUTS, runCli, signalWhen, tempDir, type CliResult } from '../helpers/cli.js';
 import { dockerAnswers, needDocker, pinnedRegistry } from '../helpers/docker.js';
 import { startOpenAiServer, type OpenAiServer } from '../helpers/openai-server.js';
 import { LOCALCTL_BIN } from '../helpers/paths.js';
@@ -23,15 +23,6 @@ function errorCode(result: CliResult): string {
   const envelope = envelopeOf(result);
   assert.equal(envelope.status, 'error', result.stdout);
   return (envelope as ErrorEnvelope).error.code;
-}
-
-/** Every file under a directory, as text, for the secret canary search. */
-function allText(dir: string): string {
-  if (!existsSync(dir)) return '';
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((d) => d.isFile())
-    .map((d) => readFileSync(join(d.parentPath, d.name), 'latin1'))
-    .join('\n');
 }
 
 async function execIn(containerName: string, script: string): Promise<string> {

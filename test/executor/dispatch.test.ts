@@ -31,12 +31,12 @@ describe('exec without Docker', () => {
     assert.equal(run.result.provider_metadata.provider, 'workspace');
   });
 
-  it('answers kubernetes with a clear infra_error for now', async () => {
-    const run = await runExec(['--provider', 'kubernetes', '--payload-json', json(payload({ command: ['true'] }))]);
-    assert.equal(run.code, 3);
-    assert.equal(run.result.status, 'infra_error');
-    assert.equal(run.result.error?.code, 'provider_unavailable');
-    assert.match(run.result.error?.message ?? '', /kubernetes/i);
+  it('dispatches a payload whose provider is kubernetes to a cluster, failing dispatch when no kubeconfig names one', async () => {
+    const run = await runExec(['--payload-json', json(payload({ provider: 'kubernetes', command: ['true'] }))], { env: { KUBECONFIG: '/nonexistent/kubeconfig' } });
+    assert.equal(run.code, 4);
+    assert.equal(run.result.status, 'dispatch_failed');
+    assert.equal((run.result.provider_metadata.dispatch as { provider?: string }).provider, 'kubernetes');
+    assert.match(run.result.error?.message ?? '', /cannot load a kubeconfig: KUBECONFIG names no file that exists \(\/nonexistent\/kubeconfig\)/);
   });
 
   it('validates the payload before dispatching anywhere', async () => {

@@ -1,6 +1,6 @@
 /** Runs a compiled bin as a real child process and collects what it printed. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROCCTL_BIN } from './paths.js';
@@ -71,4 +71,13 @@ export function signalWhen(marker: string, signal: NodeJS.Signals = 'SIGINT'): {
     },
   };
   return state;
+}
+
+/** Every file under a directory, as text, for the secret canary search. */
+export function allText(dir: string): string {
+  if (!existsSync(dir)) return '';
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((d) => d.isFile())
+    .map((d) => readFileSync(join(d.parentPath, d.name), 'latin1'))
+    .join('\n');
 }

@@ -1,0 +1,71 @@
+/**
+ * Kubernetes test support. The tests run against a real cluster: the one KUBECONFIG names, else
+ * the local one `.ci/kubernetes.sh` starts. Without a cluster they skip (and say so) only outside
+ * CI — under CI=true a missing cluster fails them, because .ci/run starts one.
+ */
+import { existsSync } from 'node:fs';
+import type { TestContext } from 'node:test';
+import { connectCluster, type Cluster } from '../../src/kubernetes/client.js';
+
+/** Where .ci/kubernetes.sh writes its kubeconfig. */
+export const LOCAL_KUBECONFIG = '/var/lib/procctl-k8s/kubeconfig';
+
+/** The kubeconfig the tests use: KUBECONFIG if set, else the local cluster's. */
+export function testKubeconfig(): string | undefined {
+  return process.env['KUBECONFIG'] ?? (existsSync(LOCAL_KUBECONFIG) ? LOCAL_KUBECONFIG : undefined);
+}
+
+/** The environment a child procctl gets to reach the test cluster in `namespace`. */
+export function kubeEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const kubeconfig = testKubeconfig();
+  return { ...(kubeconfig && { KUBECONFIG: kubeconfig }), ...extra };
+}
+
+let answering: Promise<Cluster | undefined> | undefined;
+
+async function probe(): Promise<Cluster | undefined> {
+  const kubeconfig = testKubeconfig();
+  if (!kubeconfig) return undefined;
+  try {
+    const cluster = await connectCluster({ env: { ...process.env, KUBECONFIG: kubeconfig } });
+    const nodes = await cluster.core.listNode();
+    const ready = nodes.items.some((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    return ready ? cluster : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function clusterAnswers(): Promise<Cluster | undefined> {
+  answering ??= probe();
+  return answering;
+}
+
+/** The cluster when the test may go on; skips it (outside CI) or throws (in CI) when none answers. */
+export async function needKubernetes(t: TestContext): Promise<Cluster | undefined> {
+  const cluster = await clusterAnswers();
+  if (cluster) return cluster;
+  if (process.env['CI']) throw new Error('CI is set but no Kubernetes cluster with a Ready node answers: .ci/run should have started one (bash .ci/kubernetes.sh)');
+  t.skip('no Kubernetes cluster answers (start one with bash .ci/kubernetes.sh, or set KUBECONFIG); skipped because CI is not set');
+  return undefined;
+}
+
+/** A namespace of the test's own, so parallel test files and earlier runs never meet. */
+export async function testNamespace(cluster: Cluster, prefix: string): Promise<string> {
+  const name = `${prefix}-${process.pid}-${Date.now().toString(36)}`.slice(0, 63);
+  await cluster.core.createNamespace({ body: { metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'procctl-tests' } } } });
+  // The namespace's default service account is created a moment later by the controller manager.
+  for (let i = 0; i < 100; i++) {
+    try {
+      await cluster.core.readNamespacedServiceAccount({ namespace: name, name: 'default' });
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return name;
+}
+
+export async function dropNamespace(cluster: Cluster, name: string): Promise<void> {
+  await cluster.core.deleteNamespace({ name, propagationPolicy: 'Background' }).catch(() => undefined);
+}
