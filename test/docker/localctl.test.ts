@@ -381,7 +381,7 @@ describe('localctl against the real Docker engine', { concurrency: false }, () =
     if (!(await needDocker(t))) return;
     const cache = tempDir('procctl-cache-');
     const env = base({ PROCCTL_CACHE_DIR: cache });
-    const echoRun = (id: string) => localctl(['run', '--ref', 'testing/echo@1', '--json', '--execution-id', id, '--inputs-json', '{"schema":"v1","params":{"outputs":[{"path":"a.txt","text":"a"}]}}'], { env, cwd });
+    const echoRun = (id: string, ...extra: string[]) => localctl(['run', '--ref', 'testing/echo@1', '--json', '--execution-id', id, ...extra, '--inputs-json', '{"schema":"v1","params":{"outputs":[{"path":"a.txt","text":"a"}]}}'], { env, cwd });
     const name = startedContainerName('testing-echo-v1', 'mock');
     const entries = join(cache, 'started');
     const entryFile = () => join(entries, readdirSync(entries)[0] as string);
@@ -392,9 +392,10 @@ describe('localctl against the real Docker engine', { concurrency: false }, () =
 
     const warm = await echoRun('warm-1');
     assert.equal(envelopeOf(warm).status, 'success', warm.stderr);
-    // The same run through the engine (no entry) gives the same bytes.
+    // The same run through the engine (no entry) gives the same bytes; --replace, because the
+    // same id with the same inputs would otherwise replay the recorded envelope without a run.
     rmSync(entries, { recursive: true });
-    const cold = await echoRun('warm-1');
+    const cold = await echoRun('warm-1', '--replace');
     assert.equal(cold.stdout, warm.stdout);
     assert.equal(JSON.parse(readFileSync(entryFile(), 'utf8')).token, await engineToken(), 'the engine path remembers it again');
 
