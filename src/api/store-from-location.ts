@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ProcctlError } from '../contracts/errors.js';
 import { FsArtifactStore } from '../artifacts/fs-store.js';
 import { isS3Location } from '../artifacts/s3-location.js';
-import { S3ArtifactStore } from '../artifacts/s3-store.js';
+import { S3ArtifactStore, type UploadProgress } from '../artifacts/s3-store.js';
 import type { ArtifactStore } from '../artifacts/store.js';
 
 export const DEFAULT_ARTIFACTS_DIR = '.procctl/artifacts';
@@ -17,10 +17,11 @@ export function artifactsLocation(option?: string, env: NodeJS.ProcessEnv = proc
   return option ?? (env['PROCCTL_ARTIFACTS'] || DEFAULT_ARTIFACTS_DIR);
 }
 
-export async function openStore(location: string): Promise<ArtifactStore> {
+/** `uploadProgress`: how far large S3 uploads have come (a terminal's live line); the filesystem store ignores it. */
+export async function openStore(location: string, options: { uploadProgress?: UploadProgress } = {}): Promise<ArtifactStore> {
   // An empty location (`--artifacts ''`, `PROCCTL_ARTIFACTS=`) is a mistake, not "the default".
   if (location.trim() === '') throw new ProcctlError('ERR_USAGE', '--artifacts is empty; give a directory, a file:// URL or s3://BUCKET/PREFIX', { location });
-  if (isS3Location(location)) return new S3ArtifactStore(location);
+  if (isS3Location(location)) return new S3ArtifactStore(location, options.uploadProgress ? { uploadProgress: options.uploadProgress } : {});
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(location)?.[1];
   if (scheme === undefined) return new FsArtifactStore(location);
   const usage = (reason: string) => new ProcctlError('ERR_USAGE', `artifact store ${JSON.stringify(location)} ${reason}`, { location });

@@ -38,7 +38,20 @@ export interface S3StoreOptions {
   idleTimeoutMs?: number;
   /** Attempts per operation. Default: the SDK's (AWS_MAX_ATTEMPTS, else 3). */
   maxAttempts?: number;
+  /**
+   * Told how far an upload of a large object (≥ S3_PROGRESS_MIN_BYTES) has come; such puts then go
+   * through `@aws-sdk/lib-storage`'s Upload, which reports it. Without it every put is one PutObject.
+   */
+  uploadProgress?: UploadProgress;
 }
+
+export type UploadProgress = (message: string, live: { current?: number; total?: number }) => void;
+
+/** Below this an upload is quick: one PutObject, no progress. */
+export const S3_PROGRESS_MIN_BYTES = 8 * 1024 * 1024;
+/** Upload's smallest part is 5 MiB; 8 MiB parts, at most 10 000 of them as S3 allows. */
+const PART_BYTES = 8 * 1024 * 1024;
+const MAX_PARTS = 10_000;
 
 export const S3_CONNECT_TIMEOUT_MS = 2000;
 export const S3_IDLE_TIMEOUT_MS = 30_000;
@@ -86,6 +99,7 @@ export class S3ArtifactStore implements ArtifactStore {
   readonly location: string;
   private readonly config: S3ClientConfig;
   private readonly failureContext: S3FailureContext;
+  private readonly uploadProgress: UploadProgress | undefined;
   private connection: Promise<Connection> | undefined;
 
   /** Reads the environment now, so a bad setting is a usage error before any work starts. */
@@ -114,6 +128,7 @@ export class S3ArtifactStore implements ArtifactStore {
       ...(options.maxAttempts !== undefined && { maxAttempts: options.maxAttempts }),
     };
     const secrets = options.credentials ? [options.credentials.accessKeyId, options.credentials.secretAccessKey, options.credentials.sessionToken ?? ''] : [];
+    this.uploadProgress = options.uploadProgress;
     this.failureContext = { connectTimeoutMs, idleTimeoutMs, credentialValues: secrets.filter(Boolean) };
   }
 
@@ -126,10 +141,28 @@ export class S3ArtifactStore implements ArtifactStore {
   /** PutObject replaces an object in one step: a reader sees the old bytes or the new, never a part. */
   async put(key: string, bytes: Uint8Array, mime: string): Promise<void> {
     const Key = this.objectKey(key);
+    const progress = this.uploadProgress;
+    if (progress && bytes.byteLength >= S3_PROGRESS_MIN_BYTES) return this.putWithProgress(key, Key, bytes, mime, progress);
     await this.call('write', key, ({ sdk, client }) =>
       // A known ContentLength keeps the body a plain upload that every S3 implementation accepts.
       client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key, Body: bytes, ContentLength: bytes.byteLength, ContentType: mime })),
     );
+  }
+
+  /**
+   * A large object through lib-storage's Upload on the same client (its retries, timeouts and error
+   * mapping): multipart, so it reports each part's bytes; the object appears only when the upload
+   * completes, and a failed one is aborted, so readers still see the old bytes or the new.
+   */
+  private async putWithProgress(key: string, Key: string, bytes: Uint8Array, mime: string, progress: UploadProgress): Promise<void> {
+    const total = bytes.byteLength;
+    const partSize = Math.max(PART_BYTES, Math.ceil(total / MAX_PARTS));
+    await this.call('write', key, async ({ client }) => {
+      const { Upload } = await import('@aws-sdk/lib-storage');
+      const upload = new Upload({ client, params: { Bucket: this.bucket, Key, Body: bytes, ContentLength: total, ContentType: mime }, partSize, queueSize: 4, leavePartsOnError: false });
+      upload.on('httpUploadProgress', (p) => progress(`uploading ${key} to ${this.location}`, { current: p.loaded ?? 0, total }));
+      await upload.done();
+    });
   }
 
   async get(key: string): Promise<Buffer> {

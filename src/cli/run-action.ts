@@ -32,7 +32,8 @@ export async function runAction(flags: RunFlags): Promise<number> {
   try {
     // Inputs first: refused inputs leave nothing behind, not even an empty store.
     const inputs = await readInputs(flags, process.stdin, undefined, controller.signal);
-    const store = await openStore(location);
+    // On a terminal, large S3 uploads draw their bytes on the live line; elsewhere one PutObject each, as before.
+    const store = await openStore(location, shown.live ? { uploadProgress: shown.progress } : {});
     const registry = Registry.fromOptions(flags.registry);
     adapter = flags.adapter === 'modal' ? await modalAdapter(flags, store) : flags.adapter === 'kubernetes' ? await kubernetesAdapter(flags, store) : await adapterFor(flags.placement ?? 'auto', inputs.mode ?? flags.mode ?? 'mock', store, registry.dir, shown.progress);
     const result = await run({

@@ -1,5 +1,5 @@
 /**
- * Progress where work is long (image builds, pulls, pushes, container starts): milestones as lines
+ * Progress where work is long (image builds, pulls, pushes, S3 uploads, container and pod starts): milestones as lines
  * on stderr, as before, and on a terminal one live line between them — a bar when the amount is
  * known, the step otherwise — redrawn at most every 100 ms and wiped before the next line. In a
  * pipe, or with `--json`, the live line is never drawn: logs and scripts see milestones only.
@@ -11,6 +11,8 @@ const BAR = 24;
 
 export interface TerminalProgress {
   progress: Progress;
+  /** Whether live lines are drawn (a terminal, not `--json`): work that only reports live progress can skip it otherwise. */
+  live: boolean;
   /** Wipes the live line (call before printing a result). */
   end(): void;
 }
@@ -47,6 +49,7 @@ export function terminalProgress(options: { stream?: NodeJS.WriteStream; json?: 
       stream.write(`\r\x1b[2K${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
       shown = true;
     },
+    live,
     end: wipe,
   };
 }
