@@ -10,6 +10,7 @@ import type { Mode } from '../contracts/inputs.js';
 import { Registry } from '../registry/registry.js';
 import { formatTable } from './print.js';
 import { addRunOptions, type RunFlags } from './run-command.js';
+import { terminalProgress } from './terminal-progress.js';
 
 const processors = () => import('../kubernetes/processors.js');
 const cluster = async (flags: ClusterFlags) => (await import('../kubernetes/client.js')).connectCluster(flags);
@@ -37,7 +38,9 @@ export function registerKubeCommands(parent: Command): void {
     const snapshot = Registry.fromOptions(flags.registry).snapshot(flags.ref);
     const { startProcessorPod } = await processors();
     const c = await cluster(flags);
-    const pod = await startProcessorPod(c, { snapshot, mode: flags.mode, progress });
+    // Milestones on stderr; on a terminal, also the pod's phase while it starts.
+    const live = terminalProgress({ json: flags.json ?? false });
+    const pod = await startProcessorPod(c, { snapshot, mode: flags.mode, progress: live.progress }).finally(live.end);
     const shown = { name: pod.name, namespace: c.namespace, ref: pod.ref, mode: pod.mode, digest: pod.digest, node: pod.node, reused: pod.reused };
     process.stdout.write(flags.json ? `${canonicalJson(shown)}\n` : `${pod.reused ? 'running' : 'started'} pod ${c.namespace}/${pod.name} (${pod.ref}, ${pod.mode}) on node ${pod.node}\n`);
   });

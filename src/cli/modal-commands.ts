@@ -10,6 +10,7 @@ import type { Mode } from '../contracts/inputs.js';
 import { Registry } from '../registry/registry.js';
 import { formatTable } from './print.js';
 import { addRunOptions, type RunFlags } from './run-command.js';
+import { terminalProgress } from './terminal-progress.js';
 
 // The Modal SDK loads inside each action: `--help` and mock `procctl run` never pay for it.
 const modal = () => import('../modal/deployments.js');
@@ -51,7 +52,9 @@ export function registerModalCommands(parent: Command): void {
         const env = await checkedEnv(flags.env);
         const snapshot = Registry.fromOptions(flags.registry).snapshot(flags.ref);
         const { parseTtl, startDeployment } = await loading;
-        const d = await startDeployment({ snapshot, env, mode: flags.mode, progress, ...(flags.oci !== undefined && { oci: flags.oci }), ...(flags.registrySecret !== undefined && { registrySecret: flags.registrySecret }), ...(flags.ttl !== undefined && { ttlS: parseTtl(flags.ttl) }) });
+        // Milestones on stderr; on a terminal, also the wait for the sandbox's /healthz.
+        const live = terminalProgress({ json: flags.json ?? false });
+        const d = await startDeployment({ snapshot, env, mode: flags.mode, progress: live.progress, ...(flags.oci !== undefined && { oci: flags.oci }), ...(flags.registrySecret !== undefined && { registrySecret: flags.registrySecret }), ...(flags.ttl !== undefined && { ttlS: parseTtl(flags.ttl) }) }).finally(live.end);
         const shown = { name: d.name, app: d.app, env: d.env, ref: d.ref, mode: d.mode, digest: d.digest, sandbox_id: d.sandboxId, url: d.url, created: d.created, expires: d.expires, reused: d.reused };
         process.stdout.write(flags.json ? `${canonicalJson(shown)}\n` : `${d.reused ? 'running' : 'started'} ${d.name} (${d.ref}, ${d.mode}) in ${d.app} [${d.env}] at ${d.url}, expires ${d.expires}\n`);
       }),

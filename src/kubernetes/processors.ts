@@ -17,7 +17,7 @@ import type { Mode } from '../contracts/inputs.js';
 import type { RegistrySnapshot } from '../registry/registry.js';
 import { requireSecrets } from '../api/secrets.js';
 import { pinnedReference } from '../docker/pinned.js';
-import { RUNTIME_PORT } from '../docker/images.js';
+import { RUNTIME_PORT, type Progress } from '../docker/images.js';
 import { startedContainerName } from '../docker/labels.js';
 import { runtimeHealth } from '../protocol/health.js';
 import { apiStatus, apiUnavailable, describeApiError, type Cluster } from './client.js';
@@ -63,7 +63,8 @@ export interface PodStartOptions {
   mode: Mode;
   /** non-secret config values (registry `config` names) from the caller's environment. */
   env?: NodeJS.ProcessEnv;
-  progress?: (message: string) => void;
+  /** milestones, and (with a second argument) the live step while the pod starts. */
+  progress?: Progress;
   /** how long to wait for the pod and its /healthz, in milliseconds; default 120 000. */
   readyTimeoutMs?: number;
 }
@@ -262,7 +263,7 @@ export async function startProcessorPod(cluster: Cluster, options: PodStartOptio
     const same = existing.metadata?.annotations?.[KUBE_ANNOTATION.digest] === digest && !podFailure(existing) && !existing.metadata?.deletionTimestamp;
     if (same) {
       progress(`${name} is already running`);
-      await waitServing(cluster, existing, digest, snapshot.ref, timeoutMs);
+      await waitServing(cluster, existing, digest, snapshot.ref, timeoutMs, progress);
       return { ...handleOf((await readPod(cluster, name)) ?? existing), reused: true };
     }
     progress(`replacing ${name} (${podFailure(existing)?.message ?? 'pinned digest changed'})`);
@@ -288,7 +289,7 @@ export async function startProcessorPod(cluster: Cluster, options: PodStartOptio
     throw apiUnavailable(cluster, `create pod ${name}`, err);
   }
   try {
-    await waitServing(cluster, created, digest, snapshot.ref, timeoutMs);
+    await waitServing(cluster, created, digest, snapshot.ref, timeoutMs, progress);
   } catch (err) {
     await deleteProcessorPod(cluster, snapshot.slug, mode, 0).catch(() => undefined);
     throw err;
@@ -299,11 +300,15 @@ export async function startProcessorPod(cluster: Cluster, options: PodStartOptio
 }
 
 /** Waits for the pod to be Ready, then checks /healthz through a port-forward for the pinned digest. */
-async function waitServing(cluster: Cluster, pod: K8s.V1Pod, digest: string, ref: string, timeoutMs: number): Promise<void> {
+async function waitServing(cluster: Cluster, pod: K8s.V1Pod, digest: string, ref: string, timeoutMs: number, progress: Progress): Promise<void> {
   const name = pod.metadata?.name ?? '';
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
+  const deadline = started + timeoutMs;
   for (let current: K8s.V1Pod | undefined = pod; ; current = await readPod(cluster, name)) {
     if (!current) throw new ProcctlError('ERR_CONTAINER_EXIT', `pod ${name} disappeared while starting`, { exit_code: null, oom_killed: false });
+    // The live line on a terminal: the phase and why it waits (ContainerCreating, pulling…).
+    const waiting = current.status?.containerStatuses?.[0]?.state?.waiting?.reason;
+    progress(`starting pod ${name}: ${current.status?.phase ?? 'Pending'}${waiting ? ` (${waiting})` : ''} ${((Date.now() - started) / 1000).toFixed(1)} s`, {});
     const failure = podFailure(current);
     if (failure) throw failure;
     if (isReady(current, CONTAINER)) break;

@@ -215,10 +215,13 @@ const HEALTH_POLL_MS = 25;
 const EXIT_CHECK_MS = 500;
 
 /** /healthz through the tunnel until it answers, watching for the sandbox to end; then the digest check. */
-async function waitPinnedHealthy(client: ModalClient, target: DeploymentTarget, deployment: Deployment, sandbox: Sandbox, digest: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+async function waitPinnedHealthy(client: ModalClient, target: DeploymentTarget, deployment: Deployment, sandbox: Sandbox, digest: string, timeoutMs: number, progress: Progress): Promise<void> {
+  const started = Date.now();
+  const deadline = started + timeoutMs;
   let nextExitCheck = Date.now() + EXIT_CHECK_MS;
   for (;;) {
+    // The live line on a terminal; a callback that prints only milestones ignores it.
+    progress(`starting ${deployment.name}: waiting for /healthz (${((Date.now() - started) / 1000).toFixed(1)} s)`, {});
     let health: { ok: boolean; digest: string | null } | undefined;
     try {
       health = await runtimeHealth(deployment.url, 2000);
@@ -351,7 +354,7 @@ export async function startDeployment(options: StartDeploymentOptions): Promise<
   }
   const deployment = { ...(await deploymentOf(target, sandbox, name, tags)) };
   try {
-    await waitPinnedHealthy(client, target, deployment, sandbox, digest, healthTimeoutMs);
+    await waitPinnedHealthy(client, target, deployment, sandbox, digest, healthTimeoutMs, progress);
   } catch (err) {
     await sandbox.terminate().catch(() => undefined);
     throw err;
@@ -378,7 +381,7 @@ async function share(client: ModalClient, target: DeploymentTarget, sandbox: San
   progress(`${name} is already running`);
   const deployment = await deploymentOf(target, sandbox, name, tags);
   if (deployment.digest !== digest) throw new ProcctlError('ERR_DIGEST_MISMATCH', `sandbox ${name} runs ${deployment.digest}, but this start pins ${digest}`, { expected: digest, actual: deployment.digest });
-  await waitPinnedHealthy(client, target, deployment, sandbox, digest, healthTimeoutMs);
+  await waitPinnedHealthy(client, target, deployment, sandbox, digest, healthTimeoutMs, progress);
   return { ...deployment, reused: true };
 }
 
