@@ -2,8 +2,8 @@
  * Finds a processor's handler module: `<registry>/<slug>/handler.js` when the registry folder ships
  * one (user processors), else the built-in compiled one beside this package's code.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ProcctlError } from '../contracts/errors.js';
 import { isProcessorDefinition, type ProcessorDefinition } from '../sdk/index.js';
@@ -57,7 +57,10 @@ async function importHandler(file: string, slug: string): Promise<{ default?: un
   } catch (err) {
     const where = `${slug}/handler.js`;
     const folder = file.slice(0, file.length - where.length);
-    const reason = (err instanceof Error ? err.message : String(err)).split(pathToFileURL(folder).href).join('').split(folder).join('');
+    // Node names modules by their real path, so a registry reached through a symlink shows both.
+    const folders = [...new Set([folder, `${realpathSync(folder)}${sep}`])];
+    let reason = err instanceof Error ? err.message : String(err);
+    for (const f of folders) reason = reason.split(pathToFileURL(f).href).join('').split(f).join('');
     throw new ProcctlError('ERR_REGISTRY_INVALID', `${where} cannot be imported: ${reason}`, { slug, field: 'handler' });
   }
 }
