@@ -2,11 +2,12 @@
  * Finds a processor's handler module: `<registry>/<slug>/handler.js` when the registry folder ships
  * one (user processors), else the built-in compiled one beside this package's code.
  */
-import { existsSync, realpathSync } from 'node:fs';
-import { join, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ProcctlError } from '../contracts/errors.js';
 import { isProcessorDefinition, type ProcessorDefinition } from '../sdk/index.js';
+import { withoutFolders } from './host-paths.js';
 import { resolveProcctlForUserModules } from './package-resolution.js';
 
 const BUILTIN_HANDLERS = fileURLToPath(new URL('../../processors/', import.meta.url));
@@ -56,11 +57,7 @@ async function importHandler(file: string, slug: string): Promise<{ default?: un
     return (await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (err) {
     const where = `${slug}/handler.js`;
-    const folder = file.slice(0, file.length - where.length);
-    // Node names modules by their real path, so a registry reached through a symlink shows both.
-    const folders = [...new Set([folder, `${realpathSync(folder)}${sep}`])];
-    let reason = err instanceof Error ? err.message : String(err);
-    for (const f of folders) reason = reason.split(pathToFileURL(f).href).join('').split(f).join('');
+    const reason = withoutFolders(err instanceof Error ? err.message : String(err), [file.slice(0, file.length - where.length)]);
     throw new ProcctlError('ERR_REGISTRY_INVALID', `${where} cannot be imported: ${reason}`, { slug, field: 'handler' });
   }
 }

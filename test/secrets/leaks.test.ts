@@ -124,7 +124,7 @@ describe('envelopes do not depend on where procctl is installed', () => {
     for (const text of outputs.flat()) assert.ok(!text.includes(a) && !text.includes(b) && !text.includes(REPO_ROOT), text);
   });
 
-  it('a bad registry entry gives identical envelopes from registry folders at different depths, in-process and with --placement process', async () => {
+  it('a bad registry entry (or a handler failing on a file beside it) gives identical envelopes from registry folders at different depths, in-process and with --placement process', async () => {
     const echoYaml = readFileSync(join(FIXTURE_REGISTRY, 'testing-echo-v1', 'registry.yaml'), 'utf8');
     // One shallow folder; one deep folder reached through a symlink (Node names modules by real path).
     const shallow = join(tempDir('r-'), 'reg');
@@ -145,17 +145,26 @@ describe('envelopes do not depend on where procctl is installed', () => {
       add('testing-unreadable-v1', echoYaml.replace('ref: testing/echo@1', 'ref: testing/unreadable@1'), handler);
       chmodSync(join(reg, 'testing-unreadable-v1', 'registry.yaml'), 0o000);
       add('testing-badimport-v1', echoYaml.replace('ref: testing/echo@1', 'ref: testing/badimport@1'), "import './lib/missing.js';\nexport default 1;\n");
+      // A valid entry whose handler fails naming a file beside it (Node's ENOENT carries the full path).
+      const reads = "import { readFileSync } from 'node:fs';\nconst handle = () => { readFileSync(new URL('./data.json', import.meta.url)); };\nexport default { mock: handle, real: handle };\n";
+      add('testing-readsfile-v1', echoYaml.replace('ref: testing/echo@1', 'ref: testing/readsfile@1'), reads);
     }
-    const refs = ['testing/badfield@1', 'testing/badyaml@1', 'testing/badimport@1'];
+    const refs = ['testing/badfield@1', 'testing/badyaml@1', 'testing/badimport@1', 'testing/readsfile@1'];
     // root reads a mode-000 file anyway; the unreadable case only says something when not root.
     if (process.getuid?.() !== 0) refs.push('testing/unreadable@1');
     const envelopes = async (reg: string) => {
       const texts: string[] = [];
       for (const placement of ['in-process', 'process']) {
         for (const ref of refs) {
-          const result = await runCli(['run', '--ref', ref, '--registry', reg, '--placement', placement, '--json', '--execution-id', 'same', '--artifacts', tempDir(), '--inputs-json', '{"schema":"v1","params":{"text":"x"}}']);
-          const error = errorOf(result, 'ERR_REGISTRY_INVALID', 4);
+          const result = await runCli(['run', '--ref', ref, '--registry', reg, '--placement', placement, '--json', '--execution-id', 'same', '--artifacts', tempDir(), '--inputs-json', '{"schema":"v1","params":{}}']);
           const slug = `${ref.replace('/', '-').replace('@', '-v')}`;
+          if (ref === 'testing/readsfile@1') {
+            const failed = errorOf(result, 'ERR_PROCESSOR_FAILED', 10);
+            assert.match(failed.message, new RegExp(`^testing/readsfile@1 failed: ENOENT: .*'${slug}/data\\.json'`), `${placement} ${failed.message}`);
+            texts.push(result.stdout);
+            continue;
+          }
+          const error = errorOf(result, 'ERR_REGISTRY_INVALID', 4);
           if (ref === 'testing/badimport@1') {
             assert.match(error.message, new RegExp(`^${slug}/handler\\.js cannot be imported: .*${slug}/lib/missing\\.js`), `${placement} ${ref}`);
           } else {
