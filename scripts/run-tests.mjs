@@ -33,6 +33,8 @@ if (files.length === 0) {
   process.exit(1);
 }
 const env = noDocker ? { ...process.env, PROCCTL_TEST_DOCKER: 'off' } : process.env;
-const result = spawnSync(node, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...flags, ...files], { stdio: 'inherit', env });
+// The per-file time-out is a hang guard, not a timing test: a Docker, Modal or Kubernetes file builds
+// and pins its images first, which on a loaded 2-core machine alone can take minutes.
+const result = spawnSync(node, ['--test', '--test-concurrency=2', '--test-timeout=1200000', ...flags, ...files], { stdio: 'inherit', env });
 if (result.error) console.error(`run-tests: cannot run ${node}: ${result.error.message}`);
 process.exit(result.status ?? 1);
