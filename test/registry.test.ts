@@ -63,7 +63,7 @@ describe('registry entries', () => {
     ];
     for (const [yaml, expected] of cases) {
       const dir = registryWith('testing-echo-v1', yaml);
-      assert.throws(() => new Registry(dir).snapshot('testing/echo@1'), (e: ProcctlError) => e.code === 'ERR_REGISTRY_INVALID' && expected.test(e.message) && e.message.startsWith(join(dir, 'testing-echo-v1', 'registry.yaml')), String(expected));
+      assert.throws(() => new Registry(dir).snapshot('testing/echo@1'), (e: ProcctlError) => e.code === 'ERR_REGISTRY_INVALID' && expected.test(e.message) && e.message.startsWith('testing-echo-v1/registry.yaml: ') && e.details?.['file'] === 'testing-echo-v1/registry.yaml' && !e.message.includes(dir), String(expected));
     }
   });
   it('report a processor that is not there with ERR_PROCESSOR_NOT_FOUND', () => {

@@ -5,7 +5,7 @@
  * what keeps their envelopes — success and error alike — byte-identical.
  */
 import { ProcctlError } from '../contracts/errors.js';
-import { checkInputs, type ResolvedInputs } from '../contracts/inputs.js';
+import { checkIJson, checkInputs, type ResolvedInputs } from '../contracts/inputs.js';
 import { collectArtifactRefs, type ArtifactRef } from '../artifacts/attachments.js';
 import { checkInvocationLimits } from '../contracts/limits.js';
 import type { OutputPlan } from '../artifacts/outputs.js';
@@ -66,6 +66,7 @@ export function invocationFacts(args: InvocationArgs): EnvelopeFacts {
  * inputs hash exactly when the in-process one would.
  */
 export async function executeInvocation(args: InvocationArgs, facts: EnvelopeFacts, deps: InvocationDeps): Promise<OutputPlan> {
+  checkIJson(args.inputsJson, 'inputsJson');
   checkInvocationLimits(args.inputsJson, collectArtifactRefs(paramsOf(args.inputsJson)));
   const inputs = requireMode(args);
   facts.inputs = inputs;

@@ -45,10 +45,16 @@ export function isArtifactRef(value: unknown): value is ArtifactRef {
 }
 
 /** Every artifact reference in a JSON value, in document order. */
-export function collectArtifactRefs(value: unknown, found: ArtifactRef[] = []): ArtifactRef[] {
-  if (isArtifactRef(value)) found.push(value);
-  else if (Array.isArray(value)) for (const item of value) collectArtifactRefs(item, found);
-  else if (value !== null && typeof value === 'object') for (const item of Object.values(value)) collectArtifactRefs(item, found);
+export function collectArtifactRefs(root: unknown): ArtifactRef[] {
+  // An explicit stack, in document order: no input, however deep, can overflow the call stack here.
+  const found: ArtifactRef[] = [];
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (isArtifactRef(value)) found.push(value);
+    else if (Array.isArray(value)) for (let i = value.length - 1; i >= 0; i--) pending.push(value[i]);
+    else if (value !== null && typeof value === 'object') pending.push(...Object.values(value).reverse());
+  }
   return found;
 }
 

@@ -15,9 +15,15 @@ export function registerRegistryCommand(program: Command): void {
     .action((flags: { json?: boolean }) => {
       // A broken entry is reported (file and field) and makes the exit status say so; it never
       // hides the good ones.
-      const { entries, problems } = open().scan();
+      const reg = open();
+      const { entries, problems } = reg.scan();
       for (const p of problems) process.stderr.write(`error ${p.code}: ${p.message}\n`);
-      if (problems.length > 0) process.exitCode = ERROR_CODES.ERR_REGISTRY_INVALID.exitCode;
+      // Problems name files relative to the registry folder (so envelopes are the same on every
+      // host); a person still needs to know where to open them.
+      if (problems.length > 0) {
+        process.stderr.write(`(files are in the registry folder ${reg.dir})\n`);
+        process.exitCode = ERROR_CODES.ERR_REGISTRY_INVALID.exitCode;
+      }
       if (flags.json) {
         process.stdout.write(`${canonicalJson(entries.map((e) => ({ ref: e.ref, title: e.title ?? null, digests: e.image.digests })))}\n`);
         return;

@@ -56,9 +56,17 @@ export function iJsonError(problem: JsonProblem, source: string): ProcctlError {
  * Checks inputs handed over as a value: I-JSON first (depth, lone surrogates, finite numbers,
  * JSON types only; iterative, so any depth is safe), then the inputs v1 schema.
  */
-export function checkInputs(value: unknown, source: string): InputsV1 {
+/**
+ * The I-JSON rules alone (depth included): what must hold before anything else walks the value,
+ * since a walk of a value nested past the limit could overflow the stack.
+ */
+export function checkIJson(value: unknown, source: string): void {
   const problem = jsonValueProblem(value);
   if (problem) throw iJsonError(problem, source);
+}
+
+export function checkInputs(value: unknown, source: string): InputsV1 {
+  checkIJson(value, source);
   if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'schema' in value && value.schema !== 'v1') {
     throw new ProcctlError('ERR_INPUT_INVALID', `inputs from ${source} have schema ${JSON.stringify(value.schema)}; this procctl reads schema "v1"`, { source, pointer: '/schema' });
   }

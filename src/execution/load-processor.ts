@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ProcctlError } from '../contracts/errors.js';
 import { isProcessorDefinition, type ProcessorDefinition } from '../sdk/index.js';
+import { withoutFolders } from './host-paths.js';
 import { resolveProcctlForUserModules } from './package-resolution.js';
 
 const BUILTIN_HANDLERS = fileURLToPath(new URL('../../processors/', import.meta.url));
@@ -56,8 +57,7 @@ async function importHandler(file: string, slug: string): Promise<{ default?: un
     return (await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (err) {
     const where = `${slug}/handler.js`;
-    const folder = file.slice(0, file.length - where.length);
-    const reason = (err instanceof Error ? err.message : String(err)).split(pathToFileURL(folder).href).join('').split(folder).join('');
+    const reason = withoutFolders(err instanceof Error ? err.message : String(err), [file.slice(0, file.length - where.length)]);
     throw new ProcctlError('ERR_REGISTRY_INVALID', `${where} cannot be imported: ${reason}`, { slug, field: 'handler' });
   }
 }

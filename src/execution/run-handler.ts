@@ -14,6 +14,7 @@ import { planOutputs, type OutputPlan, type ProducedOutput } from '../artifacts/
 import type { RegistrySnapshot } from '../registry/registry.js';
 import type { ProcessorEvent } from '../sdk/index.js';
 import type { HandlerPool, HandlerWorker } from './handler-pool.js';
+import { withoutFolders } from './host-paths.js';
 import { secretRedactor } from './redact.js';
 import { requireSecrets } from '../api/secrets.js';
 
@@ -136,10 +137,12 @@ export async function runHandler(run: HandlerRun): Promise<OutputPlan> {
   } catch (err) {
     if (stopReason) throw stopReason;
     const failure = toProcctlError(err);
+    // A handler's own failure may name files in its folder: relative to the registry, not the host.
+    const clean = (text: string) => redact(withoutFolders(text, [run.registryDir]));
     const code = failure.code === 'ERR_INTERNAL' ? 'ERR_PROCESSOR_FAILED' : failure.code;
     const message = failure.code === 'ERR_INTERNAL' ? `${run.snapshot.ref} failed: ${failure.message}` : failure.message;
-    const details = failure.details === undefined ? undefined : (JSON.parse(redact(JSON.stringify(failure.details))) as Record<string, unknown>);
-    throw new ProcctlError(code, redact(message), details, { retryable: failure.retryable });
+    const details = failure.details === undefined ? undefined : (JSON.parse(clean(JSON.stringify(failure.details))) as Record<string, unknown>);
+    throw new ProcctlError(code, clean(message), details, { retryable: failure.retryable });
   } finally {
     clearTimeout(timer);
     run.signal?.removeEventListener('abort', onCancel);

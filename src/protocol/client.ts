@@ -10,6 +10,7 @@ import type { ArtifactStore } from '../artifacts/store.js';
 import { paramsOf, type InvocationArgs } from '../adapters/invocation.js';
 import { collectArtifactRefs } from '../artifacts/attachments.js';
 import { checkInvocationLimits } from '../contracts/limits.js';
+import { checkIJson } from '../contracts/inputs.js';
 import type { AdapterOpts } from '../adapters/types.js';
 import { runtimeHealth, type RuntimeHealthReport } from './health.js';
 import { acceptResult } from './accept-result.js';
@@ -58,8 +59,9 @@ export class RuntimeClient {
    */
   async invoke(args: InvocationArgs, opts: AdapterOpts = {}): Promise<Envelope> {
     const params = paramsOf(args.inputsJson);
-    // The limits every placement applies, before a byte is read or sent (in-process the same check
-    // is the invocation's first step, so the envelopes match).
+    // The I-JSON rules and the limits every placement applies, before a byte is read or sent
+    // (in-process the same checks are the invocation's first steps, so the envelopes match).
+    checkIJson(args.inputsJson, 'inputsJson');
     checkInvocationLimits(args.inputsJson, collectArtifactRefs(params));
     const attachments = await gatherAttachments(this.options.store, params);
     const reply = await this.send(args, attachments, opts);

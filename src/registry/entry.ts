@@ -164,10 +164,15 @@ function checkPassedNames(entry: RegistryEntry, file: string): void {
   if (shared.length > 0) throw invalid(file, '/config', `lists ${shared.join(', ')}, which ${shared.length === 1 ? 'is' : 'are'} also declared as a secret; a name is one or the other`);
 }
 
-export function readEntryFile(file: string, expectedSlug?: string): RegistryEntry {
+/**
+ * Reads the entry at `path`. Errors name it as `file` — its path inside the registry folder
+ * (`<slug>/registry.yaml`), never the host path: an envelope must not depend on where the
+ * registry lives.
+ */
+export function readEntryFile(path: string, file: string, expectedSlug?: string): RegistryEntry {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     throw invalid(file, '', `cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }

@@ -24,6 +24,11 @@ export interface RegistrySnapshot {
   entry_cid: string;
 }
 
+/** An entry file as errors name it: relative to the registry folder, the same on every host. */
+export function entryName(slug: string): string {
+  return `${slug}/${ENTRY_FILE}`;
+}
+
 export class Registry {
   readonly dir: string;
 
@@ -49,7 +54,7 @@ export class Registry {
       const which = this.dir === resolve(BUILTIN_REGISTRY_DIR) ? 'the built-in registry' : 'the registry folder (--registry / PROCCTL_REGISTRY)';
       throw new ProcctlError('ERR_PROCESSOR_NOT_FOUND', `processor ${ref.text} is not in ${which} (no ${ref.slug}/${ENTRY_FILE}; ${known} processor(s) known — see \`procctl registry list\`)`, { ref: ref.text, registry: this.dir === resolve(BUILTIN_REGISTRY_DIR) ? 'builtin' : 'folder' });
     }
-    const entry = readEntryFile(file, ref.slug);
+    const entry = readEntryFile(file, entryName(ref.slug), ref.slug);
     return { ref: ref.text, slug: ref.slug, entry, entry_cid: canonicalContentId(entry) };
   }
 
@@ -78,9 +83,9 @@ export class Registry {
     const problems: ProcctlError[] = [];
     for (const slug of this.slugs()) {
       try {
-        entries.push(readEntryFile(join(this.dir, slug, ENTRY_FILE), slug));
+        entries.push(readEntryFile(join(this.dir, slug, ENTRY_FILE), entryName(slug), slug));
       } catch (err) {
-        problems.push(err instanceof ProcctlError ? err : new ProcctlError('ERR_REGISTRY_INVALID', `${join(this.dir, slug, ENTRY_FILE)}: cannot be read: ${(err as Error).message}`, { file: join(this.dir, slug, ENTRY_FILE), field: '' }));
+        problems.push(err instanceof ProcctlError ? err : new ProcctlError('ERR_REGISTRY_INVALID', `${entryName(slug)}: cannot be read: ${(err as Error).message}`, { file: entryName(slug), field: '' }));
       }
     }
     return { entries, problems };

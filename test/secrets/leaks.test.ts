@@ -4,7 +4,7 @@
  * do not depend on where procctl is installed; store errors say what the system said.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
@@ -122,6 +122,74 @@ describe('envelopes do not depend on where procctl is installed', () => {
     );
     assert.deepEqual(outputs[0], outputs[1]);
     for (const text of outputs.flat()) assert.ok(!text.includes(a) && !text.includes(b) && !text.includes(REPO_ROOT), text);
+  });
+
+  it('a bad registry entry (or a handler failing on a file beside it) gives identical envelopes from registry folders at different depths, in-process and with --placement process', async () => {
+    const echoYaml = readFileSync(join(FIXTURE_REGISTRY, 'testing-echo-v1', 'registry.yaml'), 'utf8');
+    // One shallow folder; one deep folder reached through a symlink (Node names modules by real path).
+    const shallow = join(tempDir('r-'), 'reg');
+    const deepReal = join(tempDir('procctl-deep-registry-'), 'a', 'bb', 'ccc', 'dddd', 'reg');
+    const deep = join(tempDir('procctl-linked-'), 'link');
+    mkdirSync(deepReal, { recursive: true });
+    symlinkSync(deepReal, deep);
+    for (const reg of [shallow, deepReal]) {
+      mkdirSync(reg, { recursive: true });
+      const add = (slug: string, yaml: string, handler: string) => {
+        mkdirSync(join(reg, slug));
+        writeFileSync(join(reg, slug, 'registry.yaml'), yaml);
+        writeFileSync(join(reg, slug, 'handler.js'), handler);
+      };
+      const handler = readFileSync(join(FIXTURE_REGISTRY, 'testing-echo-v1', 'handler.js'), 'utf8');
+      add('testing-badfield-v1', `${echoYaml.replace('ref: testing/echo@1', 'ref: testing/badfield@1')}\nbogus: 1\n`, handler);
+      add('testing-badyaml-v1', 'ref: [unclosed\n', handler);
+      add('testing-unreadable-v1', echoYaml.replace('ref: testing/echo@1', 'ref: testing/unreadable@1'), handler);
+      chmodSync(join(reg, 'testing-unreadable-v1', 'registry.yaml'), 0o000);
+      add('testing-badimport-v1', echoYaml.replace('ref: testing/echo@1', 'ref: testing/badimport@1'), "import './lib/missing.js';\nexport default 1;\n");
+      // A valid entry whose handler fails naming a file beside it (Node's ENOENT carries the full path).
+      const reads = "import { readFileSync } from 'node:fs';\nconst handle = () => { readFileSync(new URL('./data.json', import.meta.url)); };\nexport default { mock: handle, real: handle };\n";
+      add('testing-readsfile-v1', echoYaml.replace('ref: testing/echo@1', 'ref: testing/readsfile@1'), reads);
+    }
+    const refs = ['testing/badfield@1', 'testing/badyaml@1', 'testing/badimport@1', 'testing/readsfile@1'];
+    // root reads a mode-000 file anyway; the unreadable case only says something when not root.
+    if (process.getuid?.() !== 0) refs.push('testing/unreadable@1');
+    const envelopes = async (reg: string) => {
+      const texts: string[] = [];
+      for (const placement of ['in-process', 'process']) {
+        for (const ref of refs) {
+          const result = await runCli(['run', '--ref', ref, '--registry', reg, '--placement', placement, '--json', '--execution-id', 'same', '--artifacts', tempDir(), '--inputs-json', '{"schema":"v1","params":{}}']);
+          const slug = `${ref.replace('/', '-').replace('@', '-v')}`;
+          if (ref === 'testing/readsfile@1') {
+            const failed = errorOf(result, 'ERR_PROCESSOR_FAILED', 10);
+            assert.match(failed.message, new RegExp(`^testing/readsfile@1 failed: ENOENT: .*'${slug}/data\\.json'`), `${placement} ${failed.message}`);
+            texts.push(result.stdout);
+            continue;
+          }
+          const error = errorOf(result, 'ERR_REGISTRY_INVALID', 4);
+          if (ref === 'testing/badimport@1') {
+            assert.match(error.message, new RegExp(`^${slug}/handler\\.js cannot be imported: .*${slug}/lib/missing\\.js`), `${placement} ${ref}`);
+          } else {
+            assert.equal(error.details?.['file'], `${slug}/registry.yaml`, `${placement} ${ref}`);
+            assert.ok(error.message.startsWith(`${slug}/registry.yaml: `), error.message);
+          }
+          texts.push(result.stdout);
+        }
+      }
+      return texts;
+    };
+    const [fromShallow, fromDeep] = [await envelopes(shallow), await envelopes(deep)];
+    assert.deepEqual(fromShallow, fromDeep);
+    for (const text of [...fromShallow, ...fromDeep]) {
+      for (const path of [shallow, deep, deepReal, REPO_ROOT]) assert.ok(!text.includes(path), `${path} in ${text}`);
+    }
+
+    // A person still learns which file, and where the folder is.
+    for (const command of ['validate', 'list']) {
+      const result = await runCli(['registry', command, '--registry', deep]);
+      assert.equal(result.code, 4, result.stderr);
+      assert.match(result.stderr, /error ERR_REGISTRY_INVALID: testing-badfield-v1\/registry\.yaml: \/ has unknown property "bogus"/);
+      assert.match(result.stderr, /error ERR_REGISTRY_INVALID: testing-badyaml-v1\/registry\.yaml: is not valid YAML/);
+      assert.ok((result.stdout + result.stderr).includes(deep), `registry ${command} names the folder ${deep}`);
+    }
   });
 });
 
