@@ -157,6 +157,20 @@ export const HEALTH_POLL_MS = 5;
 const EXIT_CHECK_MS = 100;
 
 /**
+ * Sends a signal to a container that runs; false when it is not running (exited, OOM-killed,
+ * created): the engine answers 409 there, and a dead container has nothing left to stop.
+ */
+async function signalRunning(container: Dockerode.Container, signal: string): Promise<boolean> {
+  try {
+    await container.kill({ signal });
+    return true;
+  } catch (err) {
+    if (statusOf(err) === 409) return false;
+    throw err;
+  }
+}
+
+/**
  * Polls /healthz until it answers. Start-to-healthy is measured, so the interval is short (a
  * refused connection to a container not yet listening costs well under a millisecond) and the
  * engine is asked whether the container died only every EXIT_CHECK_MS, not on every poll.
@@ -186,18 +200,19 @@ async function waitHealthy(handle: ContainerHandle, timeoutMs: number, progress?
 export async function removeContainer(idOrName: string, graceS = 10): Promise<boolean> {
   const container = engine().getContainer(idOrName);
   try {
-    // SIGTERM: the runtime stops taking work and lets running runs finish. Once the grace, less a
-    // margin, is over, SIGUSR2 ends the drain (what still runs is cancelled, with its result sent),
-    // and SIGKILL follows the margin later if the runtime has not exited by then.
-    await container.kill({ signal: 'SIGTERM' });
-    const exited = container.wait({ condition: 'not-running' }).then(() => true, () => true);
-    const drainS = Math.max(0, graceS - CANCEL_MARGIN_S);
-    let timer: NodeJS.Timeout | undefined;
-    const over = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), drainS * 1000)));
-    const done = await Promise.race([exited, over]);
-    clearTimeout(timer);
-    if (!done) await container.kill({ signal: 'SIGUSR2' }).catch(() => undefined);
-    await container.stop({ t: Math.min(graceS, CANCEL_MARGIN_S) });
+    if (await signalRunning(container, 'SIGTERM')) {
+      // SIGTERM: the runtime stops taking work and lets running runs finish. Once the grace, less a
+      // margin, is over, SIGUSR2 ends the drain (what still runs is cancelled, with its result sent),
+      // and SIGKILL follows the margin later if the runtime has not exited by then.
+      const exited = container.wait({ condition: 'not-running' }).then(() => true, () => true);
+      const drainS = Math.max(0, graceS - CANCEL_MARGIN_S);
+      let timer: NodeJS.Timeout | undefined;
+      const over = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), drainS * 1000)));
+      const done = await Promise.race([exited, over]);
+      clearTimeout(timer);
+      if (!done) await container.kill({ signal: 'SIGUSR2' }).catch(() => undefined);
+      await container.stop({ t: Math.min(graceS, CANCEL_MARGIN_S) });
+    }
   } catch (err) {
     const status = statusOf(err);
     if (status === 404) return false;
