@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { connectCluster, type Cluster } from '../../src/kubernetes/client.js';
+import { DOCKER_TESTS_OFF } from './docker.js';
 
 /** Where .ci/kubernetes.sh writes its kubeconfig. */
 export const LOCAL_KUBECONFIG = '/var/lib/procctl-k8s/kubeconfig';
@@ -37,6 +38,9 @@ async function probe(): Promise<Cluster | undefined> {
 }
 
 export function clusterAnswers(): Promise<Cluster | undefined> {
+  // The cluster runs its pods on the shared Docker engine and its tests build images there: a pass
+  // with Docker tests off (another Node version, after the full pass) leaves it alone too.
+  if (DOCKER_TESTS_OFF) return Promise.resolve(undefined);
   answering ??= probe();
   return answering;
 }
@@ -45,6 +49,10 @@ export function clusterAnswers(): Promise<Cluster | undefined> {
 export async function needKubernetes(t: TestContext): Promise<Cluster | undefined> {
   const cluster = await clusterAnswers();
   if (cluster) return cluster;
+  if (DOCKER_TESTS_OFF) {
+    t.skip('Kubernetes tests are off with Docker tests in this pass (run-tests --no-docker, PROCCTL_TEST_DOCKER=off); the full pass runs them');
+    return undefined;
+  }
   if (process.env['CI']) throw new Error('CI is set but no Kubernetes cluster with a Ready node answers: .ci/run should have started one (bash .ci/kubernetes.sh)');
   t.skip('no Kubernetes cluster answers (start one with bash .ci/kubernetes.sh, or set KUBECONFIG); skipped because CI is not set');
   return undefined;
