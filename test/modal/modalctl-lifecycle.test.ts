@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 import { engine, type SuccessEnvelope } from '../../src/index.js';
 import { HELLO_INPUTS, tempDir, type CliResult } from '../helpers/cli.js';
 import { needDocker } from '../helpers/docker.js';
-import { allText, ECHO_A, envelopeOf, failure, standinSuite } from '../helpers/modal.js';
+import { allText } from '../helpers/cli.js';
+import { ECHO_A, envelopeOf, failure, standinSuite } from '../helpers/modal.js';
 
 describe('modalctl against the Modal stand-in: concurrent starts, expiry, secrets', { concurrency: false }, () => {
   const s = standinSuite(['race', 'ttl', 'secrets']);
