@@ -17,13 +17,18 @@ export class EventStream {
   private pendingToken = '';
   private flushScheduled = false;
   private closed = false;
-  /** Events dropped since the last warning, and in all. */
+  private readonly counted: () => void;
+  /** Events dropped since the last warning. */
   private unreported = 0;
-  dropped = 0;
 
-  constructor(outbox: Outbox, budget: number) {
+  /**
+   * `counted` is told of each drop as it happens, not when the run ends: a run whose outputs wait
+   * for a paused reader has not ended, yet its drops are already a fact the runtime reports.
+   */
+  constructor(outbox: Outbox, budget: number, counted: () => void) {
     this.outbox = outbox;
     this.budget = budget;
+    this.counted = counted;
   }
 
   readonly emit = (event: ProcessorEvent): void => {
@@ -67,7 +72,7 @@ export class EventStream {
     this.reportDrops();
     const text = JSON.stringify(frame);
     if (this.outbox.buffered + Buffer.byteLength(text) > this.budget) {
-      this.dropped++;
+      this.counted();
       this.unreported++;
       return;
     }

@@ -243,7 +243,7 @@ export class Session {
     const started = performance.now();
     const facts = invocationFacts(args);
     delete facts.snapshot; // not trusted until verified
-    const events = new EventStream(this.outbox, this.host.bufferBytes);
+    const events = new EventStream(this.outbox, this.host.bufferBytes, () => this.host.counters.droppedEvents++);
     let handler: { running: Promise<void>; settled: boolean } | undefined;
     let envelope: Envelope;
     try {
@@ -275,7 +275,6 @@ export class Session {
       events.close();
       envelope = failureFor(facts, err);
     } finally {
-      this.host.counters.droppedEvents += events.dropped;
       if (handler && !handler.settled) this.host.abandoned(frame.execution_id, handler.running);
     }
     this.host.runFinished({
