@@ -1,12 +1,19 @@
 /**
- * Handler workers as the control thread sees them. Every placement that runs handler code runs it
+ * Handler threads as the control thread sees them. Every placement that runs handler code runs it
  * in a worker thread, so a handler that never yields (a CPU-bound loop, `while (true) {}`) can be
  * stopped: the control thread keeps its own event loop, answers the timeout or cancel on time, and
- * terminates the worker. Workers are warm: each serves one run at a time, goes back to its pool
- * when the handler ends and serves the next run of the same processor, so a long-lived runtime
- * pays the thread start once per slot, not per invoke. A worker that was terminated is replaced.
- * An idle worker never keeps the process alive.
+ * terminates the thread.
+ *
+ * Threads are warm and shared. Each loads one processor's module and hosts several of its runs at
+ * once, as any Node server hosts concurrent requests; a processor gets at most one thread per
+ * CPU (or its `concurrency`, if lower). More threads than cores only add wake-ups and cold JIT:
+ * with one thread per run, 64 runs in flight on 2 cores cost about 70 % of the runtime's
+ * throughput. The price of sharing: a run whose handler must be terminated (it ignored its abort
+ * past the grace) takes the runs of the same processor on that thread with it; they end as
+ * `ERR_CANCELLED` (retryable), saying why. A terminated or crashed thread is replaced on demand.
+ * An idle thread never keeps the process alive.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ProcctlError } from '../contracts/errors.js';
 import type { ArtifactRef } from '../artifacts/attachments.js';
@@ -22,21 +29,44 @@ export interface RunHooks {
   readAttachment(ref: ArtifactRef): Promise<Uint8Array>;
 }
 
-/** One worker thread and the run it is doing, if any. */
-export class HandlerWorker {
+/** A run on a thread: settles when its handler returns or throws, or its thread ends. */
+export interface HostedRun {
+  readonly done: Promise<void>;
+  /** Passes a stop on to the handler's `ctx.signal`; nobody waits for the run any more. */
+  abort(reason: ProcctlError): void;
+}
+
+interface RunState {
+  executionId: string;
+  hooks: RunHooks;
+  resolve(): void;
+  reject(err: ProcctlError): void;
+  /** Still awaited by someone: an aborted run no longer keeps the process alive. */
+  awaited: boolean;
+}
+
+/** One worker thread, the processor module it loaded, and the runs it is doing. */
+export class HandlerThread {
   private readonly worker: Worker;
   /** Resolves once the thread has ended, however it ended. */
   readonly exited: Promise<void>;
-  private listener: ((message: FromWorker) => void) | undefined;
+  /** Runs placed here by the pool and not yet released: what it balances threads by. */
+  reserved = 0;
+  private readonly runs = new Map<number, RunState>();
+  private nextRun = 0;
+  private loading: { resolve(): void; reject(err: ProcctlError): void } | undefined;
+  /** How many things (a load, runs not aborted) wait on the thread: while any do, it is referenced. */
+  private waiters = 0;
   private ended: ProcctlError | undefined;
-  private onEnd: ((err: ProcctlError) => void) | undefined;
+  /** Set by `terminate`: the error each co-hosted run gets instead of the thread's exit. */
+  private endingFor: ((executionId: string) => ProcctlError) | undefined;
 
   constructor(env: NodeJS.ProcessEnv) {
     const workerData: WorkerData = { env: { ...env } };
     this.worker = new Worker(WORKER_FILE, { workerData, stdout: false, stderr: false });
-    this.worker.on('message', (message: FromWorker) => this.listener?.(message));
+    this.worker.on('message', (message: FromWorker) => this.onMessage(message));
     // A handler's stray callback that throws, process.exit() in a handler, running out of memory:
-    // the thread ends; the run it was doing fails, and the pool never hands this worker out again.
+    // the thread ends; the runs it was doing fail, and the pool never hands it out again.
     this.worker.on('error', (err: Error) => this.end(`it threw outside the handler: ${err.message}`));
     this.exited = new Promise((resolve) => this.worker.once('exit', (code) => {
       this.end(`its worker thread exited with code ${code}`);
@@ -54,7 +84,18 @@ export class HandlerWorker {
     if (this.ended) return;
     // ERR_INTERNAL, so a run turns it into "<ref> failed: …" as it does any uncoded failure.
     this.ended = new ProcctlError('ERR_INTERNAL', why);
-    this.onEnd?.(this.ended);
+    this.loading?.reject(this.ended);
+    this.loading = undefined;
+    for (const run of this.runs.values()) run.reject(this.endingFor?.(run.executionId) ?? this.ended);
+    this.runs.clear();
+  }
+
+  private wait(): void {
+    if (this.waiters++ === 0) this.worker.ref();
+  }
+
+  private unwait(): void {
+    if (--this.waiters === 0) this.worker.unref();
   }
 
   private send(message: ToWorker, transfer?: ArrayBuffer[]): void {
@@ -63,88 +104,109 @@ export class HandlerWorker {
 
   /** Imports the processor module in the thread (resolved and checked by loadProcessor there). */
   load(slug: string, registryDir: string | undefined): Promise<void> {
-    return this.exchange((resolve, reject) => {
-      this.listener = (message) => {
-        if (message.kind === 'loaded') resolve();
-        else if (message.kind === 'load-failed') reject(fromWire(message.error));
-      };
+    if (this.ended) return Promise.reject(this.ended);
+    this.wait();
+    return new Promise<void>((resolve, reject) => {
+      this.loading = { resolve, reject };
       this.send({ kind: 'load', slug, ...(registryDir !== undefined && { registryDir }) });
-    });
+    }).finally(() => this.unwait());
   }
 
-  /** Runs the loaded handler; resolves when it returns, rejects with its error (as a ProcctlError). */
-  run(spec: RunSpec, hooks: RunHooks): Promise<void> {
-    return this.exchange((resolve, reject) => {
-      this.listener = (message) => {
-        switch (message.kind) {
-          case 'event':
-            return hooks.onEvent(message.event);
-          case 'output':
-            return hooks.onOutput(message.path, message.bytes, message.mime);
-          case 'read':
-            // Through a promise even when the reader throws at once: every failure is the read's answer.
-            return void Promise.resolve(message.ref).then(hooks.readAttachment).then(
-              (bytes) => {
-                // One copy, owned by nobody else, handed over without another: the bytes a handler
-                // changes are its own, and the next read gets the stored ones again.
-                const copy = new Uint8Array(bytes.byteLength);
-                copy.set(bytes);
-                this.send({ kind: 'attachment', id: message.id, bytes: copy }, [copy.buffer]);
-              },
-              (err: unknown) => this.send({ kind: 'attachment', id: message.id, error: toWire(err) }),
-            );
-          case 'done':
-            return resolve();
-          case 'failed':
-            return reject(fromWire(message.error));
-          default:
-            return undefined;
+  /** Starts the loaded handler on a run; `done` rejects with its error (as a ProcctlError). */
+  run(spec: RunSpec, hooks: RunHooks): HostedRun {
+    const id = this.nextRun++;
+    let state!: RunState;
+    const done = this.ended
+      ? Promise.reject(this.ended)
+      : new Promise<void>((resolve, reject) => {
+          state = { executionId: spec.executionId, hooks, resolve, reject, awaited: true };
+          this.runs.set(id, state);
+          this.wait();
+          this.send({ kind: 'run', run: id, spec });
+        }).finally(() => this.forget(id, state));
+    return {
+      done,
+      abort: (reason) => {
+        if (!this.runs.has(id)) return;
+        this.send({ kind: 'abort', run: id, reason: toWire(reason) });
+        // Nobody waits for it any more: a CLI exits with its envelope, grace or not.
+        if (state.awaited) {
+          state.awaited = false;
+          this.unwait();
         }
-      };
-      this.send({ kind: 'run', spec });
-    });
+      },
+    };
+  }
+
+  private forget(id: number, state: RunState | undefined): void {
+    this.runs.delete(id);
+    if (state?.awaited) {
+      state.awaited = false;
+      this.unwait();
+    }
   }
 
   /**
-   * Passes a stop on to the handler's `ctx.signal`. Nobody waits for the run any more, so the
-   * thread stops keeping the process alive: a CLI exits with its envelope, grace or not.
+   * Ends the thread. `cohosted` says, per execution, why a run still on it was cancelled (it was
+   * not that run's fault, so it is retryable); without it they fail as a thread exit.
    */
-  abort(reason: ProcctlError): void {
-    this.send({ kind: 'abort', reason: toWire(reason) });
-    this.worker.unref();
-  }
-
-  terminate(): Promise<void> {
+  terminate(cohosted?: (executionId: string) => ProcctlError): Promise<void> {
+    this.endingFor ??= cohosted;
     void this.worker.terminate();
     return this.exited;
   }
 
-  /** One request and its answer; the thread is kept referenced (the process alive) meanwhile. */
-  private exchange(start: (resolve: () => void, reject: (err: ProcctlError) => void) => void): Promise<void> {
-    if (this.ended) return Promise.reject(this.ended);
-    this.worker.ref();
-    return new Promise<void>((resolve, reject) => {
-      this.onEnd = reject;
-      start(resolve, reject);
-    }).finally(() => {
-      this.listener = undefined;
-      this.onEnd = undefined;
-      this.worker.unref();
-    });
+  private onMessage(message: FromWorker): void {
+    if (message.kind === 'loaded' || message.kind === 'load-failed') {
+      const loading = this.loading;
+      this.loading = undefined;
+      if (message.kind === 'loaded') loading?.resolve();
+      else loading?.reject(fromWire(message.error));
+      return;
+    }
+    const run = this.runs.get(message.run);
+    if (!run) return;
+    switch (message.kind) {
+      case 'event':
+        return run.hooks.onEvent(message.event);
+      case 'output':
+        return run.hooks.onOutput(message.path, message.bytes, message.mime);
+      case 'read':
+        // Through a promise even when the reader throws at once: every failure is the read's answer.
+        return void Promise.resolve(message.ref).then(run.hooks.readAttachment).then(
+          (bytes) => {
+            // One copy, owned by nobody else, handed over without another: the bytes a handler
+            // changes are its own, and the next read gets the stored ones again.
+            const copy = new Uint8Array(bytes.byteLength);
+            copy.set(bytes);
+            this.send({ kind: 'attachment', id: message.id, bytes: copy }, [copy.buffer]);
+          },
+          (err: unknown) => this.send({ kind: 'attachment', id: message.id, error: toWire(err) }),
+        );
+      case 'done':
+        return run.resolve();
+      case 'failed':
+        return run.reject(fromWire(message.error));
+    }
   }
 }
 
-/** Warm workers per processor module, and one spare started ahead of need. */
+export interface HandlerPoolOptions {
+  /** Threads per processor module at most (default: one per CPU); never more than its concurrency. */
+  threads?: number;
+}
+
+/** Warm threads per processor module, and one spare started ahead of need. */
 export class HandlerPool {
   private readonly env: NodeJS.ProcessEnv;
-  private spare: HandlerWorker | undefined;
-  private readonly idle = new Map<string, HandlerWorker[]>();
-  /** Keys whose module has loaded in a worker once: later workers for them load without a check first. */
-  private readonly known = new Set<string>();
-  private readonly loading = new Map<string, Promise<void>>();
+  private readonly threads: number;
+  private spare: HandlerThread | undefined;
+  /** Each processor module's threads, loading or loaded (a loading one is added at once, so two runs never both start one past the cap). */
+  private readonly groups = new Map<string, { thread: HandlerThread; ready: Promise<void> }[]>();
 
-  constructor(env: NodeJS.ProcessEnv) {
+  constructor(env: NodeJS.ProcessEnv, options: HandlerPoolOptions = {}) {
     this.env = env;
+    this.threads = Math.max(1, options.threads ?? availableParallelism());
   }
 
   /**
@@ -152,80 +214,85 @@ export class HandlerPool {
    * given the processor the run will most likely use, it loads that module in it at once, too.
    */
   prestart(likely?: { slug: string; registryDir?: string }): void {
-    this.spare ??= new HandlerWorker(this.env);
+    this.spare ??= new HandlerThread(this.env);
     if (likely) this.prepare(likely.slug, likely.registryDir).catch(() => undefined);
   }
 
-  private fresh(): HandlerWorker {
-    const worker = this.spare?.alive ? this.spare : new HandlerWorker(this.env);
+  private fresh(): HandlerThread {
+    const thread = this.spare?.alive ? this.spare : new HandlerThread(this.env);
     this.spare = undefined;
-    return worker;
+    return thread;
   }
 
   /**
    * Proves the processor's module loads (a missing handler, a bad default export: its typed
-   * error), before the run is admitted. The worker that loaded it waits, warm, for the run.
+   * error) before the run is admitted. The thread that loaded it waits, warm, for the run.
    */
   async prepare(slug: string, registryDir: string | undefined): Promise<void> {
-    const key = poolKey(slug, registryDir);
-    if (this.known.has(key)) return;
-    let loading = this.loading.get(key);
-    if (!loading) {
-      loading = this.firstLoad(key, slug, registryDir).finally(() => this.loading.delete(key));
-      this.loading.set(key, loading);
-    }
-    await loading;
+    const group = this.live(poolKey(slug, registryDir));
+    await (group[0]?.ready ?? this.start(slug, registryDir).ready);
   }
 
-  private async firstLoad(key: string, slug: string, registryDir: string | undefined): Promise<void> {
-    const worker = this.fresh();
+  /** The module's threads still alive (an ended one is dropped here, and replaced on demand). */
+  private live(key: string): { thread: HandlerThread; ready: Promise<void> }[] {
+    const group = (this.groups.get(key) ?? []).filter((member) => member.thread.alive);
+    this.groups.set(key, group);
+    return group;
+  }
+
+  private start(slug: string, registryDir: string | undefined): { thread: HandlerThread; ready: Promise<void> } {
+    const key = poolKey(slug, registryDir);
+    const thread = this.fresh();
+    const member = {
+      thread,
+      ready: thread.load(slug, registryDir).catch((err: unknown) => {
+        // The thread is fine; only the module failed. It waits as the spare for the next run.
+        this.groups.set(key, (this.groups.get(key) ?? []).filter((m) => m.thread !== thread));
+        if (thread.alive && !this.spare) this.spare = thread;
+        else void thread.terminate();
+        throw err;
+      }),
+    };
+    this.live(key).push(member);
+    return member;
+  }
+
+  /**
+   * A thread with the module loaded, its run counted against it until `release`: an idle one if
+   * there is one, else a new one while the processor has fewer than its cap, else the least busy.
+   */
+  async acquire(slug: string, registryDir: string | undefined, concurrency: number): Promise<HandlerThread> {
+    const group = this.live(poolKey(slug, registryDir));
+    let best = group[0];
+    for (const member of group) if (member.thread.reserved < (best as typeof member).thread.reserved) best = member;
+    const cap = Math.max(1, Math.min(this.threads, concurrency));
+    if (!best || (best.thread.reserved > 0 && group.length < cap)) best = this.start(slug, registryDir);
+    best.thread.reserved++;
     try {
-      await worker.load(slug, registryDir);
+      await best.ready;
     } catch (err) {
-      // The thread is fine; only the module failed. It waits as the spare for the next run.
-      if (worker.alive && !this.spare) this.spare = worker;
-      else void worker.terminate();
+      best.thread.reserved--;
       throw err;
     }
-    this.known.add(key);
-    const list = this.idle.get(key) ?? [];
-    list.push(worker);
-    this.idle.set(key, list);
+    return best.thread;
   }
 
-  /** A warm worker with the module loaded: an idle one, or a new one. */
-  async acquire(slug: string, registryDir: string | undefined): Promise<HandlerWorker> {
-    const key = poolKey(slug, registryDir);
-    const list = this.idle.get(key);
-    for (let worker = list?.pop(); worker; worker = list?.pop()) if (worker.alive) return worker;
-    const worker = this.fresh();
-    await worker.load(slug, registryDir);
-    return worker;
+  /** A run on `thread` has ended (or never started). */
+  release(thread: HandlerThread): void {
+    thread.reserved = Math.max(0, thread.reserved - 1);
   }
 
-  /** Back into the pool after a run whose handler ended; at most `keep` idle per processor. */
-  release(slug: string, registryDir: string | undefined, worker: HandlerWorker, keep: number): void {
-    const key = poolKey(slug, registryDir);
-    const list = this.idle.get(key) ?? [];
-    if (!worker.alive || list.length >= keep) {
-      void worker.terminate();
-      return;
-    }
-    list.push(worker);
-    this.idle.set(key, list);
-  }
-
-  /** Ends every idle thread (a runtime shutting down, a test cleaning up). */
+  /** Ends every thread (a runtime shutting down, a test cleaning up). */
   async close(): Promise<void> {
-    const workers = [...this.idle.values()].flat();
-    if (this.spare) workers.push(this.spare);
-    this.idle.clear();
+    const threads = [...this.groups.values()].flat().map((member) => member.thread);
+    if (this.spare) threads.push(this.spare);
+    this.groups.clear();
     this.spare = undefined;
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all(threads.map((thread) => thread.terminate()));
   }
 }
 
-/** Workers are pooled by the module file they load: two spellings of one registry folder share them. */
+/** Threads are pooled by the module file they load: two spellings of one registry folder share them. */
 function poolKey(slug: string, registryDir: string | undefined): string {
   return handlerFile(slug, registryDir) ?? `${registryDir ?? ''}\0${slug}`;
 }

@@ -1,7 +1,8 @@
 /**
  * The inside of a handler worker: a thread with its own event loop, so a handler that never
  * yields can still be stopped (the control thread terminates the worker). It loads one processor
- * module, then runs its handler once per `run` message, giving it a context whose calls become
+ * module, then runs its handler once per `run` message (several may be in flight, each numbered
+ * by the control thread, with an abort signal of its own), giving it a context whose calls become
  * messages to the control thread: events, outputs (their bytes transferred, not copied again),
  * attachment reads. Secrets and config are answered here, from the environment the worker was
  * started with, because the SDK's `ctx.secret`/`ctx.config` are synchronous. It imports only
@@ -27,8 +28,8 @@ process.on('uncaughtException', stray('uncaught exception'));
 process.on('unhandledRejection', stray('unhandled rejection'));
 
 let definition: ProcessorDefinition | undefined;
-let controller: AbortController | undefined;
-let aborted: ProcctlError | undefined;
+/** The runs this thread hosts, by the control thread's run number: each has its own abort state. */
+const runs = new Map<number, { controller: AbortController | undefined; aborted: ProcctlError | undefined }>();
 let nextRead = 0;
 const reads = new Map<number, { resolve(bytes: Uint8Array): void; reject(err: ProcctlError): void }>();
 
@@ -40,10 +41,12 @@ function own(data: Uint8Array | string): Uint8Array {
   return copy;
 }
 
-function contextFor(spec: RunSpec): ProcessorContext {
+function contextFor(run: number, spec: RunSpec): ProcessorContext {
+  const state = { controller: undefined as AbortController | undefined, aborted: undefined as ProcctlError | undefined };
+  runs.set(run, state);
   const declared = new Set(spec.declaredSecrets);
   const emit = (event: ProcessorEvent) => {
-    if (!aborted) post({ kind: 'event', event });
+    if (!state.aborted) post({ kind: 'event', run, event });
   };
   return {
     mode: spec.mode,
@@ -51,20 +54,20 @@ function contextFor(spec: RunSpec): ProcessorContext {
     executionId: spec.executionId,
     params: spec.params,
     get signal() {
-      controller ??= new AbortController();
-      if (aborted && !controller.signal.aborted) controller.abort(aborted);
-      return controller.signal;
+      state.controller ??= new AbortController();
+      if (state.aborted && !state.controller.signal.aborted) state.controller.abort(state.aborted);
+      return state.controller.signal;
     },
     readAttachment: (ref: ArtifactRef) =>
       new Promise<Uint8Array>((resolve, reject) => {
         const id = nextRead++;
         reads.set(id, { resolve, reject });
-        post({ kind: 'read', id, ref });
+        post({ kind: 'read', run, id, ref });
       }),
     output(path, data, mime) {
-      if (aborted) return;
+      if (state.aborted) return;
       const bytes = own(data);
-      post({ kind: 'output', path, bytes, ...(mime !== undefined && { mime }) }, [bytes.buffer as ArrayBuffer]);
+      post({ kind: 'output', run, path, bytes, ...(mime !== undefined && { mime }) }, [bytes.buffer as ArrayBuffer]);
     },
     log: (message: string, level: LogLevel = 'info') => emit({ kind: 'log', level, message }),
     token: (text) => emit({ kind: 'token', text }),
@@ -80,16 +83,16 @@ function contextFor(spec: RunSpec): ProcessorContext {
   };
 }
 
-async function run(spec: RunSpec): Promise<void> {
-  controller = undefined;
-  aborted = undefined;
+async function run(id: number, spec: RunSpec): Promise<void> {
   const loaded = definition as ProcessorDefinition;
   const handler = spec.mode === 'real' ? loaded.real : loaded.mock;
   try {
-    await handler(contextFor(spec));
-    post({ kind: 'done' });
+    await handler(contextFor(id, spec));
+    post({ kind: 'done', run: id });
   } catch (err) {
-    post({ kind: 'failed', error: toWire(err) });
+    post({ kind: 'failed', run: id, error: toWire(err) });
+  } finally {
+    runs.delete(id);
   }
 }
 
@@ -105,12 +108,15 @@ port.on('message', (message: ToWorker) => {
       );
       return;
     case 'run':
-      void run(message.spec);
+      void run(message.run, message.spec);
       return;
-    case 'abort':
-      aborted = fromWire(message.reason);
-      controller?.abort(aborted);
+    case 'abort': {
+      const state = runs.get(message.run);
+      if (!state) return;
+      state.aborted = fromWire(message.reason);
+      state.controller?.abort(state.aborted);
       return;
+    }
     case 'attachment': {
       const pending = reads.get(message.id);
       reads.delete(message.id);

@@ -13,19 +13,23 @@ import { resolveProcctlForUserModules } from './package-resolution.js';
 const BUILTIN_HANDLERS = fileURLToPath(new URL('../../processors/', import.meta.url));
 const cache = new Map<string, Promise<ProcessorDefinition>>();
 
-export function handlerFile(slug: string, registryDir?: string): string | undefined {
-  const candidates = [registryDir && join(registryDir, slug, 'handler.js'), join(BUILTIN_HANDLERS, slug, 'handler.js')];
-  return candidates.find((file): file is string => Boolean(file) && existsSync(file as string));
-}
-
-// A long-lived runtime asks for the same handler on every invoke; a found file is remembered so a
-// warm invoke costs no filesystem lookups. A missing one is looked up again next time.
+// A long-lived runtime asks for the same handler on every invoke (and its pool keys workers by
+// the file); a found file is remembered so a warm invoke costs no filesystem lookups. A missing
+// one is looked up again next time.
 const found = new Map<string, string>();
 
-export function loadProcessor(slug: string, registryDir?: string): Promise<ProcessorDefinition> {
+export function handlerFile(slug: string, registryDir?: string): string | undefined {
   const lookup = `${registryDir ?? ''}\0${slug}`;
-  const file = found.get(lookup) ?? handlerFile(slug, registryDir);
+  const known = found.get(lookup);
+  if (known) return known;
+  const candidates = [registryDir && join(registryDir, slug, 'handler.js'), join(BUILTIN_HANDLERS, slug, 'handler.js')];
+  const file = candidates.find((candidate): candidate is string => Boolean(candidate) && existsSync(candidate as string));
   if (file) found.set(lookup, file);
+  return file;
+}
+
+export function loadProcessor(slug: string, registryDir?: string): Promise<ProcessorDefinition> {
+  const file = handlerFile(slug, registryDir);
   if (!file) {
     // No folder path in the message: it lands in the envelope, whose bytes must not depend on
     // where a placement keeps its registry.

@@ -13,13 +13,13 @@ import { mimeFor } from '../artifacts/mime.js';
 import { planOutputs, type OutputPlan, type ProducedOutput } from '../artifacts/outputs.js';
 import type { RegistrySnapshot } from '../registry/registry.js';
 import type { ProcessorEvent } from '../sdk/index.js';
-import type { HandlerPool, HandlerWorker } from './handler-pool.js';
+import type { HandlerPool, HandlerThread } from './handler-pool.js';
 import { withoutFolders } from './host-paths.js';
 import { secretRedactor } from './redact.js';
 import { requireSecrets } from '../api/secrets.js';
 
 export interface HandlerRun {
-  /** Where the handler runs: a warm worker of this pool, with the processor's module loaded. */
+  /** Where the handler runs: a warm thread of this pool, with the processor's module loaded. */
   pool: HandlerPool;
   /** The processor's slug and the registry folder its module may come from (as loadProcessor takes them). */
   slug: string;
@@ -106,31 +106,31 @@ export async function runHandler(run: HandlerRun): Promise<OutputPlan> {
   try {
     // Cancelled before it could begin (while queued for a slot, say): the handler never starts.
     if (stopReason) throw stopReason;
-    const worker = await run.pool.acquire(run.slug, run.registryDir);
+    const thread = await run.pool.acquire(run.slug, run.registryDir, run.snapshot.entry.runtime.concurrency);
     if (stopReason) {
-      run.pool.release(run.slug, run.registryDir, worker, run.snapshot.entry.runtime.concurrency);
+      run.pool.release(thread);
       throw stopReason;
     }
     // The clock starts with the handler, not with the thread it waited for.
     timer = setTimeout(() => stop(new ProcctlError('ERR_TIMEOUT', `${run.snapshot.ref} ran longer than its limit of ${timeoutS}s`, { timeout_s: timeoutS })), timeoutS * 1000);
     const spec = { mode: run.inputs.mode, ref: run.snapshot.ref, executionId: run.executionId, params: run.inputs.params, secretsPresent: run.secretsPresent, declaredSecrets };
-    const running = worker.run(spec, { onEvent, onOutput, readAttachment: (ref) => run.readAttachment(ref) });
-    const ended = running.then(
+    const hosted = thread.run(spec, { onEvent, onOutput, readAttachment: (ref) => run.readAttachment(ref) });
+    const ended = hosted.done.then(
       () => undefined,
       () => undefined,
     );
-    stopWorker = (err) => worker.abort(err);
-    // Always settled, so a stopped handler's worker is ended or reused; the placement may track it.
+    stopWorker = (err) => hosted.abort(err);
+    // Always settled, so a stopped handler's thread is released or ended; the placement may track it.
     let free!: () => void;
     const freedPromise = new Promise<void>((resolve) => (free = resolve));
     run.onHandlerStarted?.(freedPromise);
     try {
-      await Promise.race([running, stopped]);
+      await Promise.race([hosted.done, stopped]);
     } finally {
-      if (stopReason) void afterStop(worker, ended, run).then(free);
+      if (stopReason) void afterStop(thread, ended, run, stopReason).then(free);
       else {
-        // Back in the pool before this run's slot is given on, so the next run finds it warm.
-        run.pool.release(run.slug, run.registryDir, worker, run.snapshot.entry.runtime.concurrency);
+        // Released before this run's slot is given on, so the next run finds the thread free.
+        run.pool.release(thread);
         free();
       }
     }
@@ -151,12 +151,17 @@ export async function runHandler(run: HandlerRun): Promise<OutputPlan> {
 }
 
 /**
- * After a timeout or cancel: a handler that ends within the grace gives its worker back to the
- * pool; one that does not (it ignores its abort, or never yields) has its thread terminated, and a
- * replacement starts on the next run.
+ * After a timeout or cancel: a handler that ends within the grace leaves its thread to the pool;
+ * one that does not (it ignores its abort, or never yields) has its thread terminated, and a
+ * replacement starts on demand. Runs of the same processor that shared the thread are cancelled
+ * with it, retryable, and told why.
  */
-async function afterStop(worker: HandlerWorker, ended: Promise<void>, run: HandlerRun): Promise<void> {
-  const graceOver = sleep(run.abortGraceMs ?? 5_000, 'over' as const, { ref: false });
-  if ((await Promise.race([ended, graceOver])) === 'over') await worker.terminate();
-  else run.pool.release(run.slug, run.registryDir, worker, run.snapshot.entry.runtime.concurrency);
+async function afterStop(thread: HandlerThread, ended: Promise<void>, run: HandlerRun, why: ProcctlError): Promise<void> {
+  const graceMs = run.abortGraceMs ?? 5_000;
+  const graceOver = sleep(graceMs, 'over' as const, { ref: false });
+  if ((await Promise.race([ended, graceOver])) === 'over') {
+    const reason = why.code === 'ERR_TIMEOUT' ? 'its timeout' : 'its cancel';
+    await thread.terminate((executionId) => new ProcctlError('ERR_CANCELLED', `execution ${executionId} was cancelled: it shared a handler thread with execution ${run.executionId}, which was still running ${graceMs} ms after ${reason}, so the thread was ended; retry it`));
+  }
+  run.pool.release(thread);
 }

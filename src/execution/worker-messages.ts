@@ -27,20 +27,21 @@ export interface RunSpec {
   declaredSecrets: readonly string[];
 }
 
+/** `run` numbers a run on its thread; an attachment read's `id` is unique across the thread's runs. */
 export type ToWorker =
   | { kind: 'load'; slug: string; registryDir?: string }
-  | { kind: 'run'; spec: RunSpec }
-  | { kind: 'abort'; reason: WireError }
+  | { kind: 'run'; run: number; spec: RunSpec }
+  | { kind: 'abort'; run: number; reason: WireError }
   | { kind: 'attachment'; id: number; bytes?: Uint8Array; error?: WireError };
 
 export type FromWorker =
   | { kind: 'loaded' }
   | { kind: 'load-failed'; error: WireError }
-  | { kind: 'event'; event: ProcessorEvent }
-  | { kind: 'output'; path: string; bytes: Uint8Array; mime?: string }
-  | { kind: 'read'; id: number; ref: ArtifactRef }
-  | { kind: 'done' }
-  | { kind: 'failed'; error: WireError };
+  | { kind: 'event'; run: number; event: ProcessorEvent }
+  | { kind: 'output'; run: number; path: string; bytes: Uint8Array; mime?: string }
+  | { kind: 'read'; run: number; id: number; ref: ArtifactRef }
+  | { kind: 'done'; run: number }
+  | { kind: 'failed'; run: number; error: WireError };
 
 /** The environment a worker's handlers read secrets and config from, fixed when it starts. */
 export interface WorkerData {

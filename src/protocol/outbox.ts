@@ -8,10 +8,19 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { MAX_CHUNK_BYTES } from './constants.js';
 
+/**
+ * How long a frame that need not leave at once (an `ack`) may wait for company. A quick run's ack,
+ * events, outputs and result then leave in one write, which wakes the client once, not twice.
+ */
+const LINGER_MS = 5;
+
 export class Outbox {
   private readonly ws: WebSocket;
   private readonly socket: Socket;
   private corked = false;
+  /** A flush at the end of this turn is scheduled. */
+  private flushDue = false;
+  private linger: NodeJS.Timeout | undefined;
   /** Whether a byte stream is waiting for the peer to read: what a slow reader looks like. */
   waiting = false;
   /** The most this side has had queued for the peer at once; what the back-pressure tests read. */
@@ -31,16 +40,25 @@ export class Outbox {
     return this.ws.readyState === this.ws.OPEN;
   }
 
-  private cork(): void {
-    if (this.corked) return;
-    this.corked = true;
-    this.socket.cork();
-    // setImmediate rather than nextTick: a run spans many promise turns, and nextTick would
-    // flush after the first of them.
-    setImmediate(this.uncork);
+  private cork(soon: boolean): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+    }
+    if (soon && !this.flushDue) {
+      this.flushDue = true;
+      // setImmediate rather than nextTick: a run spans many promise turns, and nextTick would
+      // flush after the first of them.
+      setImmediate(this.uncork);
+    } else if (!soon && !this.flushDue && !this.linger) {
+      this.linger = setTimeout(this.uncork, LINGER_MS);
+    }
   }
 
   private readonly uncork = (): void => {
+    this.flushDue = false;
+    clearTimeout(this.linger);
+    this.linger = undefined;
     if (!this.corked) return;
     this.corked = false;
     this.socket.uncork();
@@ -58,14 +76,22 @@ export class Outbox {
 
   text(frame: string): void {
     if (!this.open) return;
-    this.cork();
+    this.cork(true);
+    this.ws.send(frame);
+    this.sent();
+  }
+
+  /** A frame that may wait up to LINGER_MS for the next one, to leave in the same write. */
+  lingering(frame: string): void {
+    if (!this.open) return;
+    this.cork(false);
     this.ws.send(frame);
     this.sent();
   }
 
   binary(bytes: Uint8Array): void {
     if (!this.open) return;
-    this.cork();
+    this.cork(true);
     this.ws.send(bytes, { binary: true });
     this.sent();
   }

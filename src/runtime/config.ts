@@ -17,6 +17,7 @@ const TUNING = {
   PROCCTL_RUNTIME_STUCK_GRACE_MS: 'stuckGraceMs',
   PROCCTL_RUNTIME_MAX_ATTACHMENT_BYTES: 'maxAttachmentBytes',
   PROCCTL_RUNTIME_BUFFER_BYTES: 'bufferBytes',
+  PROCCTL_RUNTIME_HANDLER_THREADS: 'handlerThreads',
 } as const;
 
 function usage(message: string, variable: string): ProcctlError {

@@ -5,6 +5,7 @@
  * sessions sharing one concurrency gate. `shutdown()` is what SIGTERM does: stop taking work, let
  * running runs finish for a while, cancel the rest, then close.
  */
+import { availableParallelism } from 'node:os';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -36,6 +37,8 @@ export const RUNTIME_DEFAULTS = {
   /** The documented per-run total (contracts/limits.ts); an operator may set it lower. */
   maxAttachmentBytes: LIMITS.totalAttachmentBytes,
   bufferBytes: 1 * MiB,
+  /** Handler threads per processor module at most (each hosts several runs; see handler-pool.ts). */
+  handlerThreads: availableParallelism(),
 };
 
 export interface RuntimeServerOptions extends Partial<typeof RUNTIME_DEFAULTS> {
@@ -128,7 +131,7 @@ export class RuntimeServer implements SessionHost {
     this.bufferBytes = this.options.bufferBytes;
     this.maxAttachmentBytes = this.options.maxAttachmentBytes;
     this.gate = new ConcurrencyGate(this.options.queueLimit);
-    this.handlers = new HandlerPool(this.env);
+    this.handlers = new HandlerPool(this.env, { threads: this.options.handlerThreads });
     // A thread starts now, while the server binds, so the first invoke finds one ready.
     this.handlers.prestart();
     this.stuckGraceMs = this.options.stuckGraceMs;

@@ -293,7 +293,10 @@ export class Session {
 
   private async admit(snapshot: RegistrySnapshot, executionId: string, signal: AbortSignal): Promise<Release> {
     const ticket = this.host.gate.enter(snapshot.ref, snapshot.entry.runtime.concurrency, signal);
-    this.outbox.text(JSON.stringify({ kind: 'ack', execution_id: executionId, queued: ticket.queued }));
+    const ack = JSON.stringify({ kind: 'ack', execution_id: executionId, queued: ticket.queued });
+    // A queued run's client hears so at once; an admitted one's ack travels with what follows.
+    if (ticket.queued) this.outbox.text(ack);
+    else this.outbox.lingering(ack);
     return ticket.ready;
   }
 
