@@ -4,9 +4,11 @@
  * CI — under CI=true a missing cluster fails them, because .ci/run starts one.
  */
 import { existsSync } from 'node:fs';
-import type { TestContext } from 'node:test';
+import { after, before, type TestContext } from 'node:test';
 import { connectCluster, type Cluster } from '../../src/kubernetes/client.js';
-import { DOCKER_TESTS_OFF } from './docker.js';
+import { cleanEnv, runCli, tempDir, type CliResult } from './cli.js';
+import { DOCKER_TESTS_OFF, pinnedRegistry } from './docker.js';
+import { startOpenAiServer, type OpenAiServer } from './openai-server.js';
 
 /** Where .ci/kubernetes.sh writes its kubeconfig. */
 export const LOCAL_KUBECONFIG = '/var/lib/procctl-k8s/kubeconfig';
@@ -76,4 +78,45 @@ export async function testNamespace(cluster: Cluster, prefix: string): Promise<s
 
 export async function dropNamespace(cluster: Cluster, name: string): Promise<void> {
   await cluster.core.deleteNamespace({ name, propagationPolicy: 'Background' }).catch(() => undefined);
+}
+
+export interface ProcessorSuite {
+  /** The suite's own namespace; '' when no cluster answers. */
+  namespace: string;
+  /** The pinned registry directory (see pinnedRegistry). */
+  registry: string;
+  /** An OpenAI-compatible provider on all interfaces: pods reach the host through the Docker bridge. */
+  provider: OpenAiServer | undefined;
+  /** The environment a child procctl gets: the test cluster, the pinned registry, then `extra`. */
+  env(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
+  /** `procctl kube ARGS --namespace <the suite's>` as a child process. */
+  kube(args: string[], extra?: NodeJS.ProcessEnv, cwd?: string): Promise<CliResult>;
+}
+
+/**
+ * Registers before/after hooks for a suite of processor-pod tests: a namespace of its own (named
+ * from `namespacePrefix`), the pinned registry and a provider, all dropped afterwards. The fields
+ * are filled in by the before hook, so read them inside tests, not when the suite is declared.
+ */
+export function processorSuite(namespacePrefix: string): ProcessorSuite {
+  let cluster: Cluster | undefined;
+  const suite: ProcessorSuite = {
+    namespace: '',
+    registry: '',
+    provider: undefined,
+    env: (extra = {}) => cleanEnv({ ...kubeEnv(), PROCCTL_REGISTRY: suite.registry, ...extra }),
+    kube: (args, extra = {}, cwd = tempDir()) => runCli(['kube', ...args, '--namespace', suite.namespace], { env: suite.env(extra), cwd }),
+  };
+  before(async () => {
+    cluster = await clusterAnswers();
+    if (!cluster) return;
+    suite.namespace = await testNamespace(cluster, namespacePrefix);
+    suite.registry = await pinnedRegistry();
+    suite.provider = await startOpenAiServer('0.0.0.0');
+  });
+  after(async () => {
+    await suite.provider?.close();
+    if (cluster && suite.namespace) await dropNamespace(cluster, suite.namespace);
+  });
+  return suite;
 }

@@ -2,15 +2,12 @@
 // from the pinned digest, reached through the API server's port-forward.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { engine, FsArtifactStore, Registry, type ErrorEnvelope } from '../../src/index.js';
 import { KubernetesAdapter } from '../../src/adapters/kubernetes/pod-adapter.js';
-import type { Cluster } from '../../src/kubernetes/client.js';
-import { cleanEnv, runCli, tempDir } from '../helpers/cli.js';
+import { tempDir } from '../helpers/cli.js';
 import { envelopeOf } from '../helpers/envelope.js';
-import { pinnedRegistry } from '../helpers/docker.js';
-import { clusterAnswers, dropNamespace, kubeEnv, needKubernetes, testNamespace } from '../helpers/kubernetes.js';
-import { startOpenAiServer, type OpenAiServer } from '../helpers/openai-server.js';
+import { kubeEnv, needKubernetes, processorSuite } from '../helpers/kubernetes.js';
 
 /** The kubelet's Docker container for a pod's runtime (a k8s_* container: the cluster's own). */
 function runtimeContainerId(namespace: string, pod: string): string {
@@ -19,26 +16,8 @@ function runtimeContainerId(namespace: string, pod: string): string {
 }
 
 describe('processor pods killed or OOMKilled on a real Kubernetes cluster', { concurrency: false }, () => {
-  let cluster: Cluster | undefined;
-  let namespace = '';
-  let registry = '';
-  let provider: OpenAiServer | undefined;
-  const env = (extra: NodeJS.ProcessEnv = {}) => cleanEnv({ ...kubeEnv(), PROCCTL_REGISTRY: registry, ...extra });
-  const kube = (args: string[], extra: NodeJS.ProcessEnv = {}, cwd = tempDir()) => runCli(['kube', ...args, '--namespace', namespace], { env: env(extra), cwd });
-
-  before(async () => {
-    cluster = await clusterAnswers();
-    if (!cluster) return;
-    namespace = await testNamespace(cluster, 'procctl-proc-b');
-    registry = await pinnedRegistry();
-    // Pods reach the host through the Docker bridge, so the fake provider listens on all interfaces.
-    provider = await startOpenAiServer('0.0.0.0');
-  });
-
-  after(async () => {
-    await provider?.close();
-    if (cluster && namespace) await dropNamespace(cluster, namespace);
-  });
+  const suite = processorSuite('procctl-proc-b');
+  const { kube } = suite;
 
   it('reports a pod OOMKilled or killed mid-run as ERR_CONTAINER_EXIT with the exit code and OOM flag', async (t) => {
     if (!(await needKubernetes(t))) return;
@@ -54,20 +33,20 @@ describe('processor pods killed or OOMKilled on a real Kubernetes cluster', { co
 
     // A fresh pod, then its runtime killed from outside while a run is in flight.
     assert.equal((await kube(['start', '--ref', 'testing/echo@1'])).code, 0);
-    const adapter = new KubernetesAdapter({ store: new FsArtifactStore(tempDir()), namespace, env: kubeEnv({ ...process.env }) });
+    const adapter = new KubernetesAdapter({ store: new FsArtifactStore(tempDir()), namespace: suite.namespace, env: kubeEnv({ ...process.env }) });
     let killed = false;
     const envelope = await adapter.invoke({
       processorRef: 'testing/echo@1',
       inputsJson: { schema: 'v1', mode: 'mock', params: { sleep_ms: 900 } },
       writePrefix: 'x/{execution_id}/',
       executionId: 'kube-killed-1',
-      registrySnapshot: new Registry(registry).snapshot('testing/echo@1'),
+      registrySnapshot: new Registry(suite.registry).snapshot('testing/echo@1'),
       secretsPresent: [],
       adapterOpts: {
         onEvent: (event) => {
           if (event.kind === 'log' && !killed) {
             killed = true;
-            void engine().getContainer(runtimeContainerId(namespace, 'procctl-testing-echo-v1-mock')).kill({ signal: 'SIGKILL' });
+            void engine().getContainer(runtimeContainerId(suite.namespace, 'procctl-testing-echo-v1-mock')).kill({ signal: 'SIGKILL' });
           }
         },
       },

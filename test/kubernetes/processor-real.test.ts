@@ -2,41 +2,20 @@
 // from the pinned digest, reached through the API server's port-forward.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
-import type { Cluster } from '../../src/kubernetes/client.js';
-import { allText, cleanEnv, runCli, tempDir } from '../helpers/cli.js';
-import { pinnedRegistry } from '../helpers/docker.js';
-import { clusterAnswers, dropNamespace, kubeEnv, needKubernetes, testNamespace } from '../helpers/kubernetes.js';
-import { startOpenAiServer, type OpenAiServer } from '../helpers/openai-server.js';
+import { describe, it } from 'node:test';
+import { allText, tempDir } from '../helpers/cli.js';
+import { needKubernetes, processorSuite } from '../helpers/kubernetes.js';
 
 describe('processor pods in real mode on a real Kubernetes cluster', { concurrency: false }, () => {
-  let cluster: Cluster | undefined;
-  let namespace = '';
-  let registry = '';
-  let provider: OpenAiServer | undefined;
-  const env = (extra: NodeJS.ProcessEnv = {}) => cleanEnv({ ...kubeEnv(), PROCCTL_REGISTRY: registry, ...extra });
-  const kube = (args: string[], extra: NodeJS.ProcessEnv = {}, cwd = tempDir()) => runCli(['kube', ...args, '--namespace', namespace], { env: env(extra), cwd });
-
-  before(async () => {
-    cluster = await clusterAnswers();
-    if (!cluster) return;
-    namespace = await testNamespace(cluster, 'procctl-proc-r');
-    registry = await pinnedRegistry();
-    // Pods reach the host through the Docker bridge, so the fake provider listens on all interfaces.
-    provider = await startOpenAiServer('0.0.0.0');
-  });
-
-  after(async () => {
-    await provider?.close();
-    if (cluster && namespace) await dropNamespace(cluster, namespace);
-  });
+  const suite = processorSuite('procctl-proc-r');
+  const { kube } = suite;
 
   it('runs real mode from a synced Secret, and the secret canary appears in no spec, log, status, envelope or state file', async (t) => {
     const c = await needKubernetes(t);
     if (!c) return;
     const canary = `sk-canary-${process.pid}-${Date.now()}`;
     const bridge = spawnSync('docker', ['network', 'inspect', 'bridge', '--format', '{{(index .IPAM.Config 0).Gateway}}'], { encoding: 'utf8' }).stdout.trim() || '172.17.0.1';
-    const base = provider?.url.replace(/\/\/[^:]+:/, `//${bridge}:`) ?? '';
+    const base = suite.provider?.url.replace(/\/\/[^:]+:/, `//${bridge}:`) ?? '';
     const outputs: string[] = [];
     const refused = await kube(['start', '--ref', 'llm/litellm@1', '--mode', 'real']);
     assert.equal(refused.code, 5);
@@ -52,11 +31,11 @@ describe('processor pods in real mode on a real Kubernetes cluster', { concurren
     const run = await kube(['run', '--ref', 'llm/litellm@1', '--mode', 'real', '--json', '--execution-id', 'kube-real-1', '--inputs-json', '{"schema":"v1","params":{"model":"openai/gpt-c","messages":[{"content":"Hi"}]}}'], {}, cwd);
     outputs.push(run.stdout, run.stderr);
     assert.equal(run.code, 0, run.stderr + run.stdout);
-    assert.equal(provider?.requests.at(-1)?.authorization, `Bearer ${canary}`, 'the pod got the synced secret');
+    assert.equal(suite.provider?.requests.at(-1)?.authorization, `Bearer ${canary}`, 'the pod got the synced secret');
     const status = await kube(['status', '--json']);
     const logs = await kube(['logs', '--ref', 'llm/litellm@1', '--mode', 'real']);
     outputs.push(status.stdout, logs.stdout, logs.stderr);
-    const pod = await c.core.readNamespacedPod({ namespace, name: 'procctl-llm-litellm-v1-real' });
+    const pod = await c.core.readNamespacedPod({ namespace: suite.namespace, name: 'procctl-llm-litellm-v1-real' });
     outputs.push(JSON.stringify(pod), allText(cwd));
     for (const text of outputs) assert.doesNotMatch(text, new RegExp(canary));
     assert.ok(pod.spec?.containers[0]?.env?.some((e) => e.name === 'OPENAI_API_KEY' && e.valueFrom?.secretKeyRef?.name === 'procctl-llm-litellm-v1-secrets'));

@@ -1,39 +1,17 @@
 // `procctl kube …` and `procctl run --adapter kubernetes` against a real cluster: processor pods
 // from the pinned digest, reached through the API server's port-forward.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Registry, type ErrorEnvelope, type SuccessEnvelope } from '../../src/index.js';
-import type { Cluster } from '../../src/kubernetes/client.js';
-import { cleanEnv, HELLO_INPUTS, runCli, tempDir } from '../helpers/cli.js';
+import { HELLO_INPUTS, runCli, tempDir } from '../helpers/cli.js';
 import { envelopeOf } from '../helpers/envelope.js';
-import { pinnedRegistry } from '../helpers/docker.js';
-import { clusterAnswers, dropNamespace, kubeEnv, needKubernetes, testNamespace } from '../helpers/kubernetes.js';
-import { startOpenAiServer, type OpenAiServer } from '../helpers/openai-server.js';
+import { needKubernetes, processorSuite } from '../helpers/kubernetes.js';
 
 describe('processors on a real Kubernetes cluster', { concurrency: false }, () => {
-  let cluster: Cluster | undefined;
-  let namespace = '';
-  let registry = '';
-  let provider: OpenAiServer | undefined;
-  const env = (extra: NodeJS.ProcessEnv = {}) => cleanEnv({ ...kubeEnv(), PROCCTL_REGISTRY: registry, ...extra });
-  const kube = (args: string[], extra: NodeJS.ProcessEnv = {}, cwd = tempDir()) => runCli(['kube', ...args, '--namespace', namespace], { env: env(extra), cwd });
-
-  before(async () => {
-    cluster = await clusterAnswers();
-    if (!cluster) return;
-    namespace = await testNamespace(cluster, 'procctl-proc');
-    registry = await pinnedRegistry();
-    // Pods reach the host through the Docker bridge, so the fake provider listens on all interfaces.
-    provider = await startOpenAiServer('0.0.0.0');
-  });
-
-  after(async () => {
-    await provider?.close();
-    if (cluster && namespace) await dropNamespace(cluster, namespace);
-  });
+  const suite = processorSuite('procctl-proc');
+  const { env, kube } = suite;
 
   it('says how to start a processor that has no pod', async (t) => {
     if (!(await needKubernetes(t))) return;
@@ -50,10 +28,10 @@ describe('processors on a real Kubernetes cluster', { concurrency: false }, () =
     const start = await kube(['start', '--ref', 'llm/litellm@1', '--json']);
     assert.equal(start.code, 0, start.stderr);
     const shown = JSON.parse(start.stdout) as { name: string; digest: string; node: string; reused: boolean };
-    const pinned = new Registry(registry).snapshot('llm/litellm@1').entry.image.digests['linux/amd64'];
+    const pinned = new Registry(suite.registry).snapshot('llm/litellm@1').entry.image.digests['linux/amd64'];
     assert.equal(shown.digest, pinned, '/healthz digest checked against the pin');
     assert.equal(shown.node, 'procctl-node');
-    const pod = await c.core.readNamespacedPod({ namespace, name: shown.name });
+    const pod = await c.core.readNamespacedPod({ namespace: suite.namespace, name: shown.name });
     assert.equal(pod.spec?.containers[0]?.image, `127.0.0.1:5000/procctl/llm-litellm@${pinned}`, 'by digest');
     assert.deepEqual(pod.spec?.containers[0]?.resources?.limits, { cpu: '1', memory: '256Mi' });
     assert.deepEqual(pod.spec?.containers[0]?.resources?.requests, { cpu: '1', memory: '256Mi' });
@@ -66,7 +44,7 @@ describe('processors on a real Kubernetes cluster', { concurrency: false }, () =
     const inProcess = await runCli(['run', ...args], { env: env(), cwd: tempDir() });
     assert.equal(inProcess.code, 0, inProcess.stderr);
     assert.equal(onPod.stdout, inProcess.stdout, 'byte-identical envelopes');
-    const viaRun = await runCli(['run', '--adapter', 'kubernetes', '--namespace', namespace, ...args], { env: env(), cwd: tempDir() });
+    const viaRun = await runCli(['run', '--adapter', 'kubernetes', '--namespace', suite.namespace, ...args], { env: env(), cwd: tempDir() });
     assert.equal(viaRun.stdout, inProcess.stdout, 'procctl run --adapter kubernetes too');
     assert.match((envelopeOf(onPod) as SuccessEnvelope).meta.image_digest ?? '', /^sha256:/);
 
@@ -80,18 +58,18 @@ describe('processors on a real Kubernetes cluster', { concurrency: false }, () =
     const stop = await kube(['stop', '--ref', 'llm/litellm@1', '--grace', '1']);
     assert.equal(stop.code, 0, stop.stderr);
     assert.match(stop.stderr, /stopped pod .*procctl-llm-litellm-v1-mock/);
-    await assert.rejects(c.core.readNamespacedPod({ namespace, name: shown.name }), 'the pod is gone');
+    await assert.rejects(c.core.readNamespacedPod({ namespace: suite.namespace, name: shown.name }), 'the pod is gone');
     const after = await kube(['run', ...args]);
     assert.equal((envelopeOf(after) as ErrorEnvelope).error.code, 'ERR_CONTAINER_NOT_RUNNING');
   });
 
   it('reports an image the cluster cannot pull as ERR_IMAGE_PULL with Kubernetes\' message', async (t) => {
     if (!(await needKubernetes(t))) return;
-    const dir = mkdtempSync(join(tmpdir(), 'procctl-kube-reg-'));
-    cpSync(join(registry, 'testing-echo-v1'), join(dir, 'testing-echo-v1'), { recursive: true });
+    const dir = tempDir('procctl-kube-reg-');
+    cpSync(join(suite.registry, 'testing-echo-v1'), join(dir, 'testing-echo-v1'), { recursive: true });
     const file = join(dir, 'testing-echo-v1', 'registry.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace(/sha256:[0-9a-f]{64}/g, `sha256:${'0'.repeat(64)}`));
-    const start = await runCli(['kube', 'start', '--ref', 'testing/echo@1', '--namespace', namespace], { env: cleanEnv({ ...kubeEnv(), PROCCTL_REGISTRY: dir }) });
+    const start = await kube(['start', '--ref', 'testing/echo@1'], { PROCCTL_REGISTRY: dir });
     assert.equal(start.code, 7, start.stderr);
     assert.match(start.stderr, /ERR_IMAGE_PULL: pod procctl-testing-echo-v1-mock cannot pull 127\.0\.0\.1:5000\/procctl\/testing-echo@sha256:0+: (ErrImagePull|ImagePullBackOff): /);
   });
