@@ -4,7 +4,7 @@
  * Modal (MODAL_SERVER_URL, MODAL_TOKEN_ID / MODAL_TOKEN_SECRET) plus the tunnels' test CA.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { after, before } from 'node:test';
 import { join } from 'node:path';
 import { startModalStandin, type ModalStandin } from '../../tools/modal-standin/server.js';
@@ -64,14 +64,6 @@ export function failure(result: CliResult): ErrorEnvelope['error'] {
   const envelope = envelopeOf(result);
   assert.equal(envelope.status, 'error', result.stdout);
   return (envelope as ErrorEnvelope).error;
-}
-
-export function allText(dir: string): string {
-  if (!existsSync(dir)) return '';
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((d) => d.isFile())
-    .map((d) => readFileSync(join(d.parentPath, d.name), 'latin1'))
-    .join('\n');
 }
 
 /** No raw SDK or gRPC error reaches a user: a typed line, no stack. */
