@@ -8,7 +8,7 @@ import { canonicalJson } from '../contracts/canonical-json.js';
 import { ProcctlError } from '../contracts/errors.js';
 import type { Mode } from '../contracts/inputs.js';
 import { Registry } from '../registry/registry.js';
-import { formatTable } from './print.js';
+import { printStatus, shortHash } from './print.js';
 import { addRunOptions, type RunFlags } from './run-command.js';
 import { terminalProgress } from './terminal-progress.js';
 
@@ -96,17 +96,12 @@ export function registerKubeCommands(parent: Command): void {
   withCluster(parent.command('status').description('list the processor pods procctl manages in the namespace').option('--json', 'machine-readable output')).action(
     async (flags: ClusterFlags & { json?: boolean }) => {
       const { listProcessorPods } = await processors();
-      const rows = await listProcessorPods(await cluster(flags));
-      if (flags.json) {
-        process.stdout.write(`${canonicalJson(rows)}\n`);
-        return;
-      }
-      if (rows.length === 0) {
-        process.stdout.write('no procctl pods\n');
-        return;
-      }
-      const table = [['NAME', 'REF', 'MODE', 'PHASE', 'READY', 'NODE', 'DIGEST'], ...rows.map((r) => [r.name, r.ref, r.mode, r.problem ? `${r.phase} (${r.problem})` : r.phase, String(r.ready), r.node || '-', `${r.digest.slice(0, 19)}…`])];
-      process.stdout.write(formatTable(table));
+      printStatus(await listProcessorPods(await cluster(flags)), {
+        json: flags.json ?? false,
+        none: 'no procctl pods',
+        header: ['NAME', 'REF', 'MODE', 'PHASE', 'READY', 'NODE', 'DIGEST'],
+        cells: (r) => [r.name, r.ref, r.mode, r.problem ? `${r.phase} (${r.problem})` : r.phase, String(r.ready), r.node || '-', shortHash(r.digest)],
+      });
     },
   );
 

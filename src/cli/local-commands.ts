@@ -8,7 +8,7 @@ import { canonicalJson } from '../contracts/canonical-json.js';
 import { ProcctlError } from '../contracts/errors.js';
 import type { Mode } from '../contracts/inputs.js';
 import { Registry } from '../registry/registry.js';
-import { formatTable } from './print.js';
+import { printStatus, shortHash } from './print.js';
 import { addRunOptions, type RunFlags } from './run-command.js';
 import { terminalProgress } from './terminal-progress.js';
 
@@ -76,17 +76,12 @@ export function registerLocalCommands(parent: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (flags: { json?: boolean }) => {
       const { listManaged } = await containers();
-      const rows = await listManaged();
-      if (flags.json) {
-        process.stdout.write(`${canonicalJson(rows)}\n`);
-        return;
-      }
-      if (rows.length === 0) {
-        process.stdout.write('no procctl containers\n');
-        return;
-      }
-      const table = [['NAME', 'REF', 'MODE', 'STATE', 'DIGEST', 'ENDPOINT'], ...rows.map((r) => [r.name, r.ref, r.mode, `${r.state} (${r.status})`, `${r.digest.slice(0, 19)}…`, r.endpoint || '-'])];
-      process.stdout.write(formatTable(table));
+      printStatus(await listManaged(), {
+        json: flags.json ?? false,
+        none: 'no procctl containers',
+        header: ['NAME', 'REF', 'MODE', 'STATE', 'DIGEST', 'ENDPOINT'],
+        cells: (r) => [r.name, r.ref, r.mode, `${r.state} (${r.status})`, shortHash(r.digest), r.endpoint || '-'],
+      });
     });
 
   parent

@@ -8,7 +8,7 @@ import { canonicalJson } from '../contracts/canonical-json.js';
 import { ProcctlError } from '../contracts/errors.js';
 import type { Mode } from '../contracts/inputs.js';
 import { Registry } from '../registry/registry.js';
-import { formatTable } from './print.js';
+import { printStatus, shortHash } from './print.js';
 import { addRunOptions, type RunFlags } from './run-command.js';
 import { terminalProgress } from './terminal-progress.js';
 
@@ -120,17 +120,12 @@ export function registerModalCommands(parent: Command): void {
       closing(async (flags: { env: string; json?: boolean }) => {
         const env = await checkedEnv(flags.env);
         const { listDeployments } = await modal();
-        const rows = await listDeployments(env);
-        if (flags.json) {
-          process.stdout.write(`${canonicalJson(rows)}\n`);
-          return;
-        }
-        if (rows.length === 0) {
-          process.stdout.write(`no procctl deployments in ${env}\n`);
-          return;
-        }
-        const table = [['NAME', 'REF', 'ENV', 'MODE', 'STATE', 'DIGEST', 'SANDBOX', 'CREATED', 'EXPIRES'], ...rows.map((r) => [r.name, r.ref, r.env, r.mode, r.state, `${r.digest.slice(0, 19)}…`, r.sandbox_id, r.created, r.expires])];
-        process.stdout.write(formatTable(table));
+        printStatus(await listDeployments(env), {
+          json: flags.json ?? false,
+          none: `no procctl deployments in ${env}`,
+          header: ['NAME', 'REF', 'ENV', 'MODE', 'STATE', 'DIGEST', 'SANDBOX', 'CREATED', 'EXPIRES'],
+          cells: (r) => [r.name, r.ref, r.env, r.mode, r.state, shortHash(r.digest), r.sandbox_id, r.created, r.expires],
+        });
       }),
     );
 

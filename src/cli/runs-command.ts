@@ -9,7 +9,7 @@ import { ProcctlError } from '../contracts/errors.js';
 import type { RunCatalog, RunFilter } from '../runs/catalog.js';
 import type { RunStatus } from '../runs/layout.js';
 import type { StoredEvent } from '../runs/recorder.js';
-import { formatBytes } from './print.js';
+import { formatBytes, formatTable, shortHash } from './print.js';
 
 const FOLLOW_POLL_MS = 250;
 
@@ -49,11 +49,6 @@ export async function filterFrom(flags: Omit<ListFlags, 'artifacts' | 'json' | '
   };
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return `${rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`;
-}
-
 /** Events as a reader wants them: tokens joined inline, logs and progress as lines. */
 function eventText(event: StoredEvent, midLine: boolean): { text: string; midLine: boolean } {
   if (event.kind === 'token') return { text: String(event['text'] ?? ''), midLine: true };
@@ -91,7 +86,7 @@ export function registerRunsCommand(program: Command): void {
         process.stdout.write('no runs\n');
         return;
       }
-      process.stdout.write(table([['EXECUTION', 'STARTED', 'STATUS', 'MODE', 'REF', 'ERROR'], ...rows.map((r) => [r.execution_id, r.started_at, r.status, r.mode, r.ref, r.error_code ?? ''])]));
+      process.stdout.write(formatTable([['EXECUTION', 'STARTED', 'STATUS', 'MODE', 'REF', 'ERROR'], ...rows.map((r) => [r.execution_id, r.started_at, r.status, r.mode, r.ref, r.error_code ?? ''])]));
     });
 
   runs
@@ -111,7 +106,7 @@ export function registerRunsCommand(program: Command): void {
       if (receipt) lines.push(`  started   ${String(receipt['started_at'])}`, `  duration  ${String(receipt['duration_ms'])} ms (${String(receipt['adapter'])})`);
       if (envelope) lines.push(`  inputs    ${envelope.meta.inputs_hash ?? '-'}`, `  image     ${envelope.meta.image_digest ?? '-'}`);
       const base = `${detail.prefix}outputs/`;
-      for (const o of detail.outputs) lines.push(`  output    ${o.path.startsWith(base) ? o.path.slice(base.length) : o.path}  ${o.mime}  ${formatBytes(o.size_bytes)}  ${o.cid.slice(0, 19)}…`);
+      for (const o of detail.outputs) lines.push(`  output    ${o.path.startsWith(base) ? o.path.slice(base.length) : o.path}  ${o.mime}  ${formatBytes(o.size_bytes)}  ${shortHash(o.cid)}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 
