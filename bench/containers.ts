@@ -17,13 +17,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildAndPin, ContainerAdapter, engine, FsArtifactStore, HEALTH_POLL_MS, InProcessAdapter, MOCK_NETWORK, pinnedReference, Registry, removeContainer, startContainer } from '../src/index.js';
+import { ContainerAdapter, engine, FsArtifactStore, HEALTH_POLL_MS, InProcessAdapter, MOCK_NETWORK, removeContainer, startContainer } from '../src/index.js';
+import { pinnedLitellm } from './support/pinned-litellm.js';
 import { mockInvokeArgs, warmLatencies } from './support/warm-invokes.js';
-import { median, ratio, report, timeProcess } from './stats.js';
+import { median, report, reportRatio, timeProcess } from './stats.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 8);
 const INVOKES = Number(process.env['BENCH_INVOKES'] ?? 200);
@@ -31,12 +32,7 @@ const CLI_RUNS = Number(process.env['BENCH_CLI_RUNS'] ?? 20);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const localctl = join(root, 'dist/src/cli/localctl.js');
 
-const registryDir = mkdtempSync(join(tmpdir(), 'procctl-bench-reg-'));
-cpSync(join(root, 'processors'), registryDir, { recursive: true });
-const registry = new Registry(registryDir);
-await buildAndPin(registry, 'llm/litellm@1');
-const snapshot = registry.snapshot('llm/litellm@1');
-const { reference, digest } = pinnedReference(snapshot);
+const { registryDir, snapshot, reference, digest } = await pinnedLitellm();
 const env = { ...process.env, PROCCTL_REGISTRY: registryDir };
 
 function timeBin(bin: string, args: string[], cwd?: string): number {
@@ -117,14 +113,10 @@ for (let i = 0; i < RUNS; i++) {
   bareApi.push(await bareApiRunToHealthy());
   libraryStarts.push(await libraryStartToHealthy());
 }
-report('bare_run_to_healthy_ms', median(bare), 1);
-report('localctl_start_to_healthy_ms', median(starts), 1);
-report('start_ratio', ratio(median(starts), median(bare)));
+reportRatio('start_ratio', ['bare_run_to_healthy_ms', bare], ['localctl_start_to_healthy_ms', starts]);
 // The same comparison without process start-up on either side (no node boot and Docker client
 // load for localctl, no Go CLI for docker): what procctl's own start logic adds to the engine's work.
-report('bare_api_run_to_healthy_ms', median(bareApi), 1);
-report('library_start_to_healthy_ms', median(libraryStarts), 1);
-report('library_start_ratio', ratio(median(libraryStarts), median(bareApi)));
+reportRatio('library_start_ratio', ['bare_api_run_to_healthy_ms', bareApi], ['library_start_to_healthy_ms', libraryStarts]);
 report('start_goal_budget_ms', 0.3 * median(bare), 1);
 report('cli_overhead_ms', median(starts) - median(libraryStarts), 1);
 report('node_boot_ms', median(nodeBoots), 1);
@@ -155,9 +147,5 @@ for (let i = 0; i < CLI_RUNS; i++) {
   inProcessCli.push(timeBin(procctl, ['run', '--placement', 'in-process', ...runFlags], cliCwd));
 }
 timeLocalctl(['stop', '--ref', 'llm/litellm@1', '--grace', '1']);
-report('in_process_invoke_p50_ms', median(inProcessTimes), 3);
-report('container_invoke_p50_ms', median(containerTimes), 3);
-report('warm_invoke_ratio', ratio(median(containerTimes), median(inProcessTimes)));
-report('procctl_run_in_process_median_ms', median(inProcessCli), 1);
-report('localctl_run_warm_median_ms', median(warmCli), 1);
-report('warm_cli_run_ratio', ratio(median(warmCli), median(inProcessCli)));
+reportRatio('warm_invoke_ratio', ['in_process_invoke_p50_ms', inProcessTimes], ['container_invoke_p50_ms', containerTimes], 3);
+reportRatio('warm_cli_run_ratio', ['procctl_run_in_process_median_ms', inProcessCli], ['localctl_run_warm_median_ms', warmCli]);

@@ -8,13 +8,12 @@
  * Also the medians behind them, in milliseconds. Needs Docker, the local registry and the cluster.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildAndPin, pinnedReference, Registry } from '../src/index.js';
 import { connectCluster } from '../src/kubernetes/client.js';
-import { median, ratio, report, timeProcess } from './stats.js';
+import { reportRatio, timeProcess } from './stats.js';
+import { pinnedLitellm } from './support/pinned-litellm.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -50,15 +49,9 @@ try {
     execs.push(a);
     bareJobs.push(b);
   }
-  report('bare_job_ms', median(bareJobs), 1);
-  report('procctl_exec_ms', median(execs), 1);
-  report('exec_ratio', ratio(median(execs), median(bareJobs)));
+  reportRatio('exec_ratio', ['bare_job_ms', bareJobs], ['procctl_exec_ms', execs]);
 
-  const registryDir = mkdtempSync(join(tmpdir(), 'procctl-bench-reg-'));
-  cpSync(join(root, 'processors'), registryDir, { recursive: true });
-  const registry = new Registry(registryDir);
-  await buildAndPin(registry, 'llm/litellm@1');
-  const { reference, digest } = pinnedReference(registry.snapshot('llm/litellm@1'));
+  const { registryDir, reference, digest } = await pinnedLitellm();
   const startEnv = { ...env, PROCCTL_REGISTRY: registryDir };
   const starts: number[] = [];
   const bareStarts: number[] = [];
@@ -73,9 +66,7 @@ try {
     starts.push(a);
     bareStarts.push(readyAt - t0);
   }
-  report('bare_deployment_to_healthy_ms', median(bareStarts), 1);
-  report('kube_start_to_healthy_ms', median(starts), 1);
-  report('start_ratio', ratio(median(starts), median(bareStarts)));
+  reportRatio('start_ratio', ['bare_deployment_to_healthy_ms', bareStarts], ['kube_start_to_healthy_ms', starts]);
 } finally {
   await cluster.core.deleteNamespace({ name: namespace, propagationPolicy: 'Background' }).catch(() => undefined);
 }

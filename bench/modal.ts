@@ -9,15 +9,16 @@
  * Needs a Docker engine and the local registry (bash .ci/services.sh).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildAndPin, closeClients, FsArtifactStore, ModalAdapter, pinnedReference, Registry, removeContainer, RuntimeAdapter, startContainer } from '../src/index.js';
+import { closeClients, FsArtifactStore, ModalAdapter, removeContainer, RuntimeAdapter, startContainer } from '../src/index.js';
 import { startModalStandin } from '../tools/modal-standin/server.js';
 import { makeCertificates, readCertificates } from '../tools/modal-standin/tls.js';
+import { pinnedLitellm } from './support/pinned-litellm.js';
 import { mockInvokeArgs, warmLatencies } from './support/warm-invokes.js';
-import { median, ratio, report } from './stats.js';
+import { reportRatio } from './stats.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 6);
 const INVOKES = Number(process.env['BENCH_INVOKES'] ?? 200);
@@ -33,12 +34,7 @@ if (!process.env['PROCCTL_BENCH_TLS_DIR']) {
   process.exit(again.status ?? 1);
 }
 
-const registryDir = mkdtempSync(join(tmpdir(), 'procctl-bench-reg-'));
-cpSync(join(root, 'processors'), registryDir, { recursive: true });
-const registry = new Registry(registryDir);
-await buildAndPin(registry, 'llm/litellm@1');
-const snapshot = registry.snapshot('llm/litellm@1');
-const { reference, digest } = pinnedReference(snapshot);
+const { registryDir, snapshot, reference, digest } = await pinnedLitellm();
 
 const standin = await startModalStandin({ tokenId: 'ak-bench', tokenSecret: 'as-bench', environments: ['bench'], certificates: readCertificates(process.env['PROCCTL_BENCH_TLS_DIR'] as string) });
 const env: NodeJS.ProcessEnv = { ...process.env, PROCCTL_REGISTRY: registryDir, MODAL_SERVER_URL: standin.url, MODAL_TOKEN_ID: 'ak-bench', MODAL_TOKEN_SECRET: 'as-bench', NODE_EXTRA_CA_CERTS: standin.caFile, MODAL_CONFIG_PATH: join(registryDir, 'no-modal.toml') };
@@ -70,9 +66,7 @@ for (let i = 0; i < RUNS; i++) {
   starts.push((await timed([modalctl, 'start', '--ref', 'llm/litellm@1', '--env', 'bench'], { GIT_BRANCH: `b${i}` })).ms);
   await stop(`b${i}`);
 }
-report('bare_sdk_start_to_healthy_ms', median(bare), 1);
-report('modalctl_start_to_healthy_ms', median(starts), 1);
-report('start_ratio', ratio(median(starts), median(bare)));
+reportRatio('start_ratio', ['bare_sdk_start_to_healthy_ms', bare], ['modalctl_start_to_healthy_ms', starts]);
 
 // Warm invokes: the same call through the tunnel and on a started local container.
 await timed([modalctl, 'start', '--ref', 'llm/litellm@1', '--env', 'bench']);
@@ -86,9 +80,7 @@ const args = mockInvokeArgs(snapshot, 'm');
 const latencies = (adapter: Parameters<typeof warmLatencies>[0]) => warmLatencies(adapter, args, INVOKES);
 const modalTimes = await latencies(onModal);
 const containerTimes = await latencies(onContainer);
-report('container_invoke_p50_ms', median(containerTimes), 3);
-report('modal_invoke_p50_ms', median(modalTimes), 3);
-report('warm_invoke_ratio', ratio(median(modalTimes), median(containerTimes)));
+reportRatio('warm_invoke_ratio', ['container_invoke_p50_ms', containerTimes], ['modal_invoke_p50_ms', modalTimes], 3);
 onContainer.close();
 await onModal.close();
 await closeClients();

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { canonicalJson } from '../src/contracts/canonical-json.js';
 import { FsArtifactStore } from '../src/artifacts/fs-store.js';
 import { RunCatalog } from '../src/runs/catalog.js';
-import { median, ratio, report, timeProcess } from './stats.js';
+import { report, reportRatio, timeProcess } from './stats.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 15);
 const STORED = Number(process.env['BENCH_STORED_RUNS'] ?? 10_000);
@@ -48,6 +48,4 @@ for (let i = 0; i < RUNS; i++) {
   listTimes.push(timeProcess(process.execPath, list));
 }
 report('stored_runs', STORED, 0);
-report('node_e0_median_ms', median(nodeTimes), 1);
-report('runs_list_median_ms', median(listTimes), 1);
-report('list_ratio', ratio(median(listTimes), median(nodeTimes)));
+reportRatio('list_ratio', ['node_e0_median_ms', nodeTimes], ['runs_list_median_ms', listTimes]);

@@ -24,3 +24,16 @@ export function report(name: string, value: number, digits = 2): void {
 }
 
 export const ratio = (a: number, b: number) => a / b;
+
+/** A figure's samples under the name its median is printed as. */
+export type Samples = [name: string, samples: number[]];
+
+/**
+ * A measurement against its baseline from the same run: the baseline's median, the measured
+ * median, then `ratioName`, measured over baseline (above 1: slower than the baseline).
+ */
+export function reportRatio(ratioName: string, baseline: Samples, measured: Samples, digits = 1): void {
+  report(baseline[0], median(baseline[1]), digits);
+  report(measured[0], median(measured[1]), digits);
+  report(ratioName, ratio(median(measured[1]), median(baseline[1])));
+}
