@@ -15,6 +15,7 @@ import { warmStarted } from '../../docker/warm-started.js';
 import { failureFor } from '../envelope-for.js';
 import { preflight } from '../../execution/run-handler.js';
 import { invocationFacts, requireMode } from '../invocation.js';
+import { CONNECTION_LOST } from '../connection-lost.js';
 import { RuntimeAdapter } from '../runtime-adapter.js';
 import type { Adapter, InvokeArgs } from '../types.js';
 
@@ -25,9 +26,6 @@ export interface ContainerAdapterDeps {
   env?: NodeJS.ProcessEnv;
   progress?: Progress;
 }
-
-/** Protocol-level failures that may really be the container dying underneath the connection. */
-const CONNECTION_LOST = new Set(['ERR_RUNTIME_UNAVAILABLE', 'ERR_PROTOCOL', 'ERR_INTERNAL']);
 
 // The engine side (the Docker client among it) loads only when the warm path does not serve.
 const containers = () => import('../../docker/containers.js');

@@ -15,15 +15,13 @@ import { findProcessorPod, podNotStarted, podToken } from '../../kubernetes/proc
 import { RUNTIME_PORT } from '../../docker/images.js';
 import { failureFor } from '../envelope-for.js';
 import { invocationFacts, requireMode } from '../invocation.js';
+import { CONNECTION_LOST } from '../connection-lost.js';
 import { RuntimeAdapter } from '../runtime-adapter.js';
 import type { Adapter, InvokeArgs } from '../types.js';
 
 export interface KubernetesAdapterDeps extends ClusterOptions {
   store: ArtifactStore;
 }
-
-/** Protocol-level failures that may really be the pod dying underneath the connection. */
-const CONNECTION_LOST = new Set(['ERR_RUNTIME_UNAVAILABLE', 'ERR_PROTOCOL', 'ERR_INTERNAL']);
 
 interface Route {
   uid: string;

@@ -12,6 +12,7 @@ import { preflight } from '../../execution/run-handler.js';
 import type { RegistrySnapshot } from '../../registry/registry.js';
 import { failureFor } from '../envelope-for.js';
 import { invocationFacts, requireMode } from '../invocation.js';
+import { CONNECTION_LOST } from '../connection-lost.js';
 import { RuntimeAdapter } from '../runtime-adapter.js';
 import type { Adapter, InvokeArgs } from '../types.js';
 import type { Mode } from '../../contracts/inputs.js';
@@ -23,9 +24,6 @@ export interface ModalAdapterDeps {
   /** Where GIT_BRANCH / GIT_USER come from (they name the deployment). */
   processEnv?: NodeJS.ProcessEnv;
 }
-
-/** Protocol-level failures that may really be the sandbox ending underneath the connection. */
-const CONNECTION_LOST = new Set(['ERR_RUNTIME_UNAVAILABLE', 'ERR_PROTOCOL', 'ERR_INTERNAL']);
 
 // The Modal SDK loads inside invoke: constructing the adapter costs nothing.
 const deployments = () => import('../../modal/deployments.js');
