@@ -8,6 +8,11 @@ export interface PayloadIssue {
   message: string;
 }
 
+/** The message of anything thrown (an Error's, else the value as text), for a result's error. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** Base class: something the executor could not do. */
 export class ExecutorError extends Error {
   readonly code: string;

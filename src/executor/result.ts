@@ -11,7 +11,7 @@ import {
   type ResultStatus,
 } from './contract.js';
 import type { CapturedText } from './capture.js';
-import { ExecutorError } from './errors.js';
+import { errorMessage, ExecutorError } from './errors.js';
 import type { RunOutcome } from './runner.js';
 
 export interface ResultContext {
@@ -182,7 +182,7 @@ export function resultFromError(err: unknown, startedAt: Date, ctx: ResultContex
   const known = err instanceof ExecutorError;
   const error: ResultError = known
     ? { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }
-    : { code: ERROR_CODES.internal, message: `executor failed: ${err instanceof Error ? err.message : String(err)}` };
+    : { code: ERROR_CODES.internal, message: `executor failed: ${errorMessage(err)}` };
   return finalize(
     {
       contract_version: CONTRACT_VERSION,

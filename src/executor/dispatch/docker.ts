@@ -11,6 +11,7 @@ import type Docker from 'dockerode';
 import { ENGINE_API_VERSION, engine, engineAt } from '../../docker/engine.js';
 import { DEFAULT_EXECUTOR_IMAGE, type ExecutionResult, type ExecutorPayload } from '../contract.js';
 import { DEFAULT_KILL_GRACE_SECONDS } from '../config.js';
+import { errorMessage } from '../errors.js';
 import { cancelledBeforeStart, dispatchResult } from '../result.js';
 import { ExecutorOutputParser, TailBuffer, parseResultJson } from './output-parser.js';
 import { singleFileTar } from './tar.js';
@@ -38,10 +39,6 @@ export interface DockerDispatchOptions {
   deadlineSlackSeconds?: number | undefined;
 }
 
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 function statusCodeOf(err: unknown): number | undefined {
   const code = (err as { statusCode?: unknown } | null)?.statusCode;

@@ -14,6 +14,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type * as K8s from '@kubernetes/client-node';
 import { DEFAULT_EXECUTOR_IMAGE, type ExecutionResult, type ExecutorPayload } from '../contract.js';
 import { DEFAULT_KILL_GRACE_SECONDS } from '../config.js';
+import { errorMessage } from '../errors.js';
 import { cancelledBeforeStart, dispatchResult } from '../result.js';
 import type { PayloadRun } from '../execute.js';
 import { ExecutorOutputParser, parseResultJson } from './output-parser.js';
@@ -39,10 +40,6 @@ export interface KubernetesDispatchOptions extends ClusterOptions {
   apiLossToleranceSeconds?: number | undefined;
   /** seconds beyond timeout_seconds and the stop grace for activeDeadlineSeconds; default 30. */
   deadlineSlackSeconds?: number | undefined;
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function jobManifest(name: string, payload: ExecutorPayload, image: string, run: PayloadRun, options: KubernetesDispatchOptions): K8s.V1Job {
