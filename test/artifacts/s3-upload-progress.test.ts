@@ -7,25 +7,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { ProcctlError, S3ArtifactStore } from '../../src/index.js';
 import { S3_PROGRESS_MIN_BYTES } from '../../src/artifacts/s3-store.js';
 import { terminalProgress } from '../../src/cli/terminal-progress.js';
-import { cleanEnv, runCli, tempDir } from '../helpers/cli.js';
+import { cleanEnv, recordingStream, runCli, tempDir } from '../helpers/cli.js';
 import { FIXTURE_REGISTRY } from '../helpers/paths.js';
 import { freePort, S3RVER_ACCESS_KEY_ID, s3Env, startS3rver, type S3Server } from '../helpers/s3rver.js';
 
 const CREDENTIALS = { accessKeyId: S3RVER_ACCESS_KEY_ID, secretAccessKey: 'S3RVER' };
 
-function fakeStream(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => string } {
-  const chunks: string[] = [];
-  const s = new PassThrough() as unknown as NodeJS.WriteStream & { isTTY: boolean; columns: number };
-  s.isTTY = isTTY;
-  s.columns = 200;
-  s.write = ((chunk: string) => (chunks.push(chunk), true)) as typeof s.write;
-  return { stream: s, text: () => chunks.join('') };
-}
+// Wide enough that the upload line is never cut.
+const fakeStream = (isTTY: boolean) => recordingStream(isTTY, 200);
 
 async function storeFailure(call: Promise<unknown>): Promise<ProcctlError> {
   const caught = await call.then(

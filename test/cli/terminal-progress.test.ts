@@ -3,18 +3,12 @@
  * `--json` run, and wiped before each milestone line so lines never run into it.
  */
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { terminalProgress } from '../../src/cli/terminal-progress.js';
+import { recordingStream } from '../helpers/cli.js';
 
-function stream(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => string } {
-  const chunks: string[] = [];
-  const s = new PassThrough() as unknown as NodeJS.WriteStream & { isTTY: boolean; columns: number };
-  s.isTTY = isTTY;
-  s.columns = 60;
-  s.write = ((chunk: string) => (chunks.push(chunk), true)) as typeof s.write;
-  return { stream: s, text: () => chunks.join('') };
-}
+// 60 columns: the long-line test checks the cut against this width.
+const stream = (isTTY: boolean) => recordingStream(isTTY, 60);
 
 test('on a terminal: a bar redrawn in place, wiped before the next milestone', () => {
   const tty = stream(true);

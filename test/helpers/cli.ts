@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { PROCCTL_BIN } from './paths.js';
 
 export interface CliResult {
@@ -71,6 +72,19 @@ export function signalWhen(marker: string, signal: NodeJS.Signals = 'SIGINT'): {
     },
   };
   return state;
+}
+
+/**
+ * A stream to hand terminalProgress in place of stderr: it keeps what is written, and says it is
+ * a terminal (or a pipe) `columns` wide, since the live line depends on both.
+ */
+export function recordingStream(isTTY: boolean, columns: number): { stream: NodeJS.WriteStream; text: () => string } {
+  const chunks: string[] = [];
+  const s = new PassThrough() as unknown as NodeJS.WriteStream & { isTTY: boolean; columns: number };
+  s.isTTY = isTTY;
+  s.columns = columns;
+  s.write = ((chunk: string) => (chunks.push(chunk), true)) as typeof s.write;
+  return { stream: s, text: () => chunks.join('') };
 }
 
 /** Every file under a directory, as text, for the secret canary search. */
