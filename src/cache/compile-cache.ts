@@ -7,8 +7,11 @@
  * choosing) and `NODE_DISABLE_COMPILE_CACHE` are Node's own switches and win. Failing to create the
  * folder (read-only home, a container's read-only root) costs speed only: Node then runs uncached.
  *
- * Import it first in a bin: only modules loaded after it are cached, so a bin keeps its heavy
- * modules behind dynamic imports.
+ * Import it first and alone in a bin (or a worker's entry: a worker thread does not share its
+ * parent's cache), and load the rest with dynamic imports: ESM compiles a module's whole static
+ * import graph before it runs any of it, so modules imported statically beside this one would
+ * compile before the cache is on. (With the command tree behind one dynamic import, the main
+ * command got ~12 % faster on Node 24.)
  */
 import module from 'node:module';
 import { join } from 'node:path';

@@ -3,14 +3,19 @@
  * `procctl-runtime`: the processor runtime as a process — what a container runs, and what the local
  * process placement starts. SIGTERM (or SIGINT) drains and exits 0; a second one exits at once.
  */
-// First: every module loaded after it is compiled once and cached (Node >= 22.1).
+// The compile cache first, and alone: ESM compiles a module's whole static import graph before it
+// runs any of it, so only modules imported after the cache is on are cached (see procctl.ts).
 import '../cache/compile-cache.js';
-import { ERROR_CODES, ProcctlError, toProcctlError } from '../contracts/errors.js';
-import { SUBPROTOCOL } from '../protocol/constants.js';
-import { RUNTIME_USAGE, runtimeOptionsFromEnv, TOKEN_VARIABLE, unknownSettings } from '../runtime/config.js';
-import { watchForLeftover } from '../runtime/leftovers.js';
-import { RuntimeServer } from '../runtime/server.js';
-import { asksForVersion, VERSION } from './version.js';
+import type { RuntimeServer as Server } from '../runtime/server.js';
+
+const [{ ERROR_CODES, ProcctlError, toProcctlError }, { SUBPROTOCOL }, { RUNTIME_USAGE, runtimeOptionsFromEnv, TOKEN_VARIABLE, unknownSettings }, { watchForLeftover }, { RuntimeServer }, { asksForVersion, VERSION }] = await Promise.all([
+  import('../contracts/errors.js'),
+  import('../protocol/constants.js'),
+  import('../runtime/config.js'),
+  import('../runtime/leftovers.js'),
+  import('../runtime/server.js'),
+  import('./version.js'),
+]);
 
 function fail(err: unknown): never {
   const failure = toProcctlError(err);
@@ -29,7 +34,7 @@ if (args.length > 0) {
   process.exit(help ? 0 : ERROR_CODES.ERR_USAGE.exitCode);
 }
 
-let server: RuntimeServer;
+let server: Server;
 try {
   const options = runtimeOptionsFromEnv(process.env);
   for (const name of unknownSettings(process.env)) process.stderr.write(`procctl-runtime: warning: ${name} is not a setting of this runtime and is ignored (see procctl-runtime --help)\n`);

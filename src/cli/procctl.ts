@@ -1,29 +1,8 @@
 #!/usr/bin/env node
-// First: every module loaded after it is compiled once and cached (Node >= 22.1).
+// The compile cache first, and alone: ESM compiles a module's whole static import graph before it
+// runs any of it, so only modules imported after the cache is on are cached. Hence the dynamic
+// imports below, in order: the run's handler thread starts while the command tree loads.
 import '../cache/compile-cache.js';
-// Next, so a run's handler thread starts while the rest loads.
-import './prestart-worker.js';
-import { registerExecCommand } from './exec-command.js';
-import { registerImagesCommand } from './images-command.js';
-import { registerKubeCommands } from './kube-commands.js';
-import { registerLocalCommands } from './local-commands.js';
-import { registerModalCommands } from './modal-commands.js';
-import { registerRegistryCommand } from './registry-command.js';
-import { registerRunCommand } from './run-command.js';
-import { registerRunsCommand } from './runs-command.js';
-import { registerSchemaCommand } from './schema-command.js';
-import { registerUiCommand } from './ui-command.js';
-import { createProgram, main } from './main.js';
 
-const program = createProgram('procctl', 'run containerised processors in-process, in Docker, on Modal or Kubernetes');
-registerRunCommand(program);
-registerRunsCommand(program);
-registerUiCommand(program);
-registerRegistryCommand(program);
-registerSchemaCommand(program);
-registerImagesCommand(program);
-registerExecCommand(program);
-registerLocalCommands(program.command('local').description('processor containers on the local Docker engine (same as localctl)'));
-registerModalCommands(program.command('modal').description('processor deployments on Modal (same as modalctl)'));
-registerKubeCommands(program.command('kube').description('processor pods on a Kubernetes cluster (the kubeconfig from KUBECONFIG, ~/.kube/config or in-cluster)'));
-await main(program);
+await import('./prestart-worker.js');
+await import('./procctl-program.js');

@@ -10,7 +10,17 @@
  * in `jsonValueProblem` finds every other problem the same way for text and for objects, in the
  * same order, with the same message.
  */
-import { createScanner, ScanError, SyntaxKind } from 'jsonc-parser';
+import { createRequire } from 'node:module';
+import { ScanError, SyntaxKind, type createScanner as CreateScanner } from 'jsonc-parser';
+
+// The enums are `const` (inlined by the compiler); only the scanner is needed at run time, and
+// only on the slow path. Loading jsonc-parser whole (its formatter and editor too) cost every
+// process and every handler thread ~13 ms at start, for text that JSON.parse nearly always takes.
+let scannerFactory: typeof CreateScanner | undefined;
+function createScanner(text: string, ignoreTrivia: boolean): ReturnType<typeof CreateScanner> {
+  scannerFactory ??= (createRequire(import.meta.url)('jsonc-parser/lib/umd/impl/scanner.js') as { createScanner: typeof CreateScanner }).createScanner;
+  return scannerFactory(text, ignoreTrivia);
+}
 
 /** Containers nested deeper than this (the outermost one is level 1) are refused. */
 export const MAX_JSON_DEPTH = 100;

@@ -175,8 +175,11 @@ export class HandlerThread {
         // Through a promise even when the reader throws at once: every failure is the read's answer.
         return void Promise.resolve(message.ref).then(run.hooks.readAttachment).then(
           (bytes) => {
-            // One copy, owned by nobody else, handed over without another: the bytes a handler
-            // changes are its own, and the next read gets the stored ones again.
+            // Bytes in shared memory (a runtime's received attachments) are shared, not copied: a
+            // 200 MB attachment costs 200 MB, and their reader checks them on every read. Other
+            // bytes get one copy, owned by nobody else, handed over without another: the bytes a
+            // handler changes are its own, and the next read gets the stored ones again.
+            if (bytes.buffer instanceof SharedArrayBuffer) return this.send({ kind: 'attachment', id: message.id, bytes });
             const copy = new Uint8Array(bytes.byteLength);
             copy.set(bytes);
             this.send({ kind: 'attachment', id: message.id, bytes: copy }, [copy.buffer]);

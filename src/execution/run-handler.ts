@@ -73,13 +73,13 @@ export async function runHandler(run: HandlerRun): Promise<OutputPlan> {
   const stopped = new Promise<never>((_, reject) => (settle = reject));
   // Raced against the handler below; a run stopped before its handler starts never races it.
   stopped.catch(() => undefined);
-  // Why the run stopped early, if it did; the worker passes it on to ctx.signal.
+  // Why the run stopped early, if it did; its thread passes it on to ctx.signal.
   let stopReason: ProcctlError | undefined;
-  let stopWorker: ((err: ProcctlError) => void) | undefined;
+  let abortHandler: ((err: ProcctlError) => void) | undefined;
   const stop = (err: ProcctlError) => {
     if (stopReason) return;
     stopReason = err;
-    stopWorker?.(err);
+    abortHandler?.(err);
     settle(err);
   };
   let timer: NodeJS.Timeout | undefined;
@@ -119,7 +119,7 @@ export async function runHandler(run: HandlerRun): Promise<OutputPlan> {
       () => undefined,
       () => undefined,
     );
-    stopWorker = (err) => hosted.abort(err);
+    abortHandler = (err) => hosted.abort(err);
     // Always settled, so a stopped handler's thread is released or ended; the placement may track it.
     let free!: () => void;
     const freedPromise = new Promise<void>((resolve) => (free = resolve));

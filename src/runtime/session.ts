@@ -12,6 +12,7 @@ import { ProcctlError } from '../contracts/errors.js';
 import { rebaseProblem, type JsonProblem } from '../contracts/i-json.js';
 import { iJsonError, type InputsV1 } from '../contracts/inputs.js';
 import { verifyArtifactBytes, type ArtifactRef } from '../artifacts/attachments.js';
+import { contentId } from '../contracts/content-id.js';
 import type { OutputPlan } from '../artifacts/outputs.js';
 import { failureFor, successFor } from '../adapters/envelope-for.js';
 import { executeInvocation, invocationFacts, type InvocationArgs, type Release } from '../adapters/invocation.js';
@@ -192,7 +193,8 @@ export class Session {
     const decl = r.decls[r.index] as AttachmentDecl;
     if (r.received + data.byteLength > decl.size_bytes) return this.refuse({ code: CLOSE.INVALID_FRAME, reason: `attachment ${r.index} (${decl.cid.slice(0, 19)}…) got more than its ${decl.size_bytes} bytes` });
     // Held once: each chunk is copied into place and dropped, so a 200 MB attachment costs 200 MB.
-    r.target ??= Buffer.allocUnsafeSlow(decl.size_bytes);
+    // In shared memory, so the handler's thread reads these very bytes, not a copy of them.
+    r.target ??= Buffer.from(new SharedArrayBuffer(decl.size_bytes));
     data.copy(r.target, r.received);
     r.received += data.byteLength;
     if (r.received === decl.size_bytes) {
@@ -243,6 +245,8 @@ export class Session {
     const started = performance.now();
     const facts = invocationFacts(args);
     delete facts.snapshot; // not trusted until verified
+    // Attachments a handler of this run has read (their bytes checked then): see attachmentBytes.
+    const readBefore = new Set<string>();
     const events = new EventStream(this.outbox, this.host.bufferBytes, () => this.host.counters.droppedEvents++);
     let handler: { running: Promise<void>; settled: boolean } | undefined;
     let envelope: Envelope;
@@ -259,7 +263,7 @@ export class Session {
         signal,
         ...(frame.timeout_s !== undefined && { timeoutS: frame.timeout_s }),
         onEvent: events.emit,
-        readAttachment: (ref) => Promise.resolve(attachmentBytes(attachments, ref)),
+        readAttachment: (ref) => Promise.resolve(attachmentBytes(attachments, ref, readBefore)),
         admit: (snapshot) => this.admit(snapshot, frame.execution_id, signal),
         onHandlerStarted: (running) => {
           const tracked = { running, settled: false };
@@ -329,12 +333,20 @@ export class Session {
   }
 }
 
-/** Attachment bytes as the invoke sent them, proven against the reference's content id. */
-function attachmentBytes(attachments: Map<string, Buffer>, ref: ArtifactRef): Uint8Array {
+/**
+ * Attachment bytes as the invoke sent them, proven against the reference's content id. Shared
+ * with the handler's thread, not copied (handler-pool.ts), so they are checked on every read: a
+ * handler that changed bytes it read gets ERR_ATTACHMENT saying so, never the altered bytes.
+ */
+function attachmentBytes(attachments: Map<string, Buffer>, ref: ArtifactRef, readBefore: Set<string>): Uint8Array {
   const bytes = attachments.get(ref.cid);
   if (!bytes) throw new ProcctlError('ERR_ATTACHMENT', `artifact ${ref.$artifact} (${ref.cid}) was not sent with the invoke`, { key: ref.$artifact, cid: ref.cid });
-  // Not copied here: the handler's worker gets its own copy (handler-pool.ts), so a handler that
-  // changes what it read does not change what the next read sees.
-  return verifyArtifactBytes(ref, bytes);
+  if (!readBefore.has(ref.cid)) {
+    readBefore.add(ref.cid);
+    return verifyArtifactBytes(ref, bytes);
+  }
+  if (contentId(bytes) !== ref.cid) {
+    throw new ProcctlError('ERR_ATTACHMENT', `artifact ${ref.$artifact} changed after the handler read it: attachment bytes are read-only (copy them to change them)`, { key: ref.$artifact, cid: ref.cid });
+  }
+  return bytes;
 }
-

@@ -23,7 +23,7 @@ export interface ProcessorContext<P = Record<string, unknown>> {
   readonly params: P;
   /** Aborted on timeout or cancellation; long work should pass it on (fetch, timers, children). */
   readonly signal: AbortSignal;
-  /** The bytes of an attachment, checked against its content id. */
+  /** The bytes of an attachment, checked against its content id. Read-only: copy them to change them (a runtime shares them with the handler, see the README). */
   readAttachment(ref: ArtifactRef): Promise<Uint8Array>;
   /** Adds an output. Paths are canonicalised later; the mime type defaults from the extension. */
   output(path: string, data: Uint8Array | string, mime?: string): void;

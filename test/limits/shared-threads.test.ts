@@ -2,12 +2,13 @@
  * Handler threads are shared and capped: a processor's runs share at most
  * `PROCCTL_RUNTIME_HANDLER_THREADS` threads (each hosting several runs), sequential runs reuse one
  * warm thread, and when a stuck run's thread must be terminated, the other runs it hosted end as
- * retryable ERR_CANCELLED naming why, and the next run gets a fresh thread. Through a real runtime
- * server and the real client over loopback.
+ * retryable ERR_CANCELLED naming why, and the next run gets a fresh thread. Attachment bytes are
+ * shared with the thread too (not copied), and a handler that changes them is caught. Through a
+ * real runtime server and the real client over loopback.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryArtifactStore, Registry, RuntimeClient, RuntimeServer, type Envelope, type InvocationArgs, type RuntimeServerOptions } from '../../src/index.js';
+import { contentId, MemoryArtifactStore, Registry, RuntimeClient, RuntimeServer, type Envelope, type InvocationArgs, type RuntimeServerOptions } from '../../src/index.js';
 import { runtimeOptionsFromEnv } from '../../src/runtime/config.js';
 import { TOKEN } from '../helpers/runtime.js';
 import { LIMITS_REGISTRY } from './registry.js';
@@ -79,6 +80,24 @@ describe('shared handler threads', { timeout: 60_000 }, () => {
       assert.equal(bystander.error.message, 'execution shared-bystander was cancelled: it shared a handler thread with execution shared-stuck, which was still running 200 ms after its timeout, so the thread was ended; retry it');
       const after = await threadOf(store, await client.invoke(spin({ thread: true })));
       assert.notEqual(after, before, 'a new thread serves the next run');
+    });
+  });
+
+  it('shares received attachment bytes with the handler thread, and names a handler that changed them', async () => {
+    await withRuntime({}, async (client, store) => {
+      const bytes = Buffer.alloc(3 * 1024 * 1024 + 5, 9);
+      const cid = contentId(bytes);
+      await store.put(`attachments/${cid.replace(':', '/')}`, bytes, 'application/octet-stream');
+      const ref = { $artifact: `attachments/${cid.replace(':', '/')}`, cid, mime: 'application/octet-stream', size_bytes: bytes.byteLength };
+      const echoed = await client.invoke(spin({ attachments: [ref] }));
+      assert.equal(echoed.status, 'success', JSON.stringify(echoed));
+      const output = echoed.status === 'success' ? echoed.outputs.find((o) => o.path.endsWith('/attachments/0.bin')) : undefined;
+      assert.ok(output && Buffer.from(await store.get(output.path)).equals(bytes), 'the handler read every byte');
+      const changed = await client.invoke(spin({ attachments: [ref], change_then_reread: true }));
+      assert.equal(changed.status, 'error', JSON.stringify(changed));
+      if (changed.status !== 'error') return;
+      assert.equal(changed.error.code, 'ERR_ATTACHMENT');
+      assert.equal(changed.error.message, `artifact ${ref.$artifact} changed after the handler read it: attachment bytes are read-only (copy them to change them)`);
     });
   });
 
