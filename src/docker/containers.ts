@@ -12,6 +12,7 @@ import type { Mode } from '../contracts/inputs.js';
 import type { RegistrySnapshot } from '../registry/registry.js';
 import { requireSecrets, secretsPresentIn } from '../api/secrets.js';
 import { describeEngineError, engine, engineUnavailable, isUnreachable, requireEngine, statusOf } from './engine.js';
+import { createContainer, inspectContainer, pingEngine, startCreated } from './engine-api.js';
 import { pullByDigest, RUNTIME_PORT, type Progress } from './images.js';
 import type { ContainerHandle } from './handle.js';
 import { containerLabels, LABEL, startedContainerName, type Scope } from './labels.js';
@@ -96,7 +97,7 @@ function handleFrom(info: Dockerode.ContainerInspectInfo): ContainerHandle {
 
 async function inspect(idOrName: string): Promise<Dockerode.ContainerInspectInfo | undefined> {
   try {
-    return await engine().getContainer(idOrName).inspect();
+    return await inspectContainer(idOrName);
   } catch (err) {
     if (statusOf(err) === 404) return undefined;
     if (isUnreachable(err)) throw engineUnavailable(err);
@@ -249,7 +250,9 @@ export async function startContainer(options: StartOptions): Promise<ContainerHa
   // error, when no engine answers, is the one worth showing), the container, image and network
   // checks.
   const [engineUp, found, pulled, network] = await Promise.allSettled([
-    requireEngine(),
+    pingEngine().catch((err: unknown) => {
+      throw engineUnavailable(err);
+    }),
     scope === 'started' ? inspect(name) : Promise.resolve(undefined),
     pullByDigest(reference, progress),
     mode === 'mock' ? ensureMockNetwork() : Promise.resolve(),
@@ -270,9 +273,9 @@ export async function startContainer(options: StartOptions): Promise<ContainerHa
   const token = randomBytes(32).toString('base64url');
   const passed = passedThrough(snapshot, mode, env);
   progress(`creating ${name} (${mode}${mode === 'mock' ? ', no network, no secrets' : ''})`);
-  let container: Dockerode.Container;
+  let id: string;
   try {
-    container = await engine().createContainer({
+    id = await createContainer({
       name,
       Image: reference,
       Env: [...envFor(token, digest, passed), ...(scope === 'ephemeral' ? [`PROCCTL_RUNTIME_IDLE_EXIT_MS=${EPHEMERAL_IDLE_EXIT_MS}`] : [])],
@@ -293,16 +296,16 @@ export async function startContainer(options: StartOptions): Promise<ContainerHa
   }
   try {
     await guarded;
-    await container.start();
+    await startCreated(id);
   } catch (err) {
-    await removeContainer(container.id, 0).catch(() => undefined);
+    await removeContainer(id, 0).catch(() => undefined);
     throw new ProcctlError('ERR_CONTAINER_EXIT', `cannot start ${name}: ${describeEngineError(err)}`, { exit_code: null, oom_killed: false }, { cause: err });
   }
-  const handle = handleFrom((await inspect(container.id)) as Dockerode.ContainerInspectInfo);
+  const handle = handleFrom((await inspect(id)) as Dockerode.ContainerInspectInfo);
   try {
     await waitPinnedHealthy(handle, digest, snapshot.ref, healthTimeoutMs, progress);
   } catch (err) {
-    await removeContainer(container.id, 0).catch(() => undefined);
+    await removeContainer(id, 0).catch(() => undefined);
     throw err;
   }
   progress(`${name} healthy at ${handle.endpoint}`);

@@ -11,6 +11,7 @@ import { ProcctlError } from '../contracts/errors.js';
 import { CONTENT_ID_PATTERN } from '../contracts/content-id.js';
 import type { RegistrySnapshot } from '../registry/registry.js';
 import { describeEngineError, engine, followProgress, requireEngine, statusOf } from './engine.js';
+import { inspectImage } from './engine-api.js';
 import { IMAGE_PACKAGE_PATHS, PACKAGE_ROOT, productionDependencyDirs } from './package-files.js';
 
 export const BASE_IMAGE = 'procctl/node-base:20';
@@ -124,7 +125,7 @@ export async function pushImage(tag: string, progress: Progress = () => undefine
  */
 export async function pullByDigest(reference: string, progress: Progress = () => undefined): Promise<void> {
   try {
-    await engine().getImage(reference).inspect();
+    await inspectImage(reference);
     return; // already local: a digest names exactly one image
   } catch (err) {
     if (statusOf(err) !== 404) throw new ProcctlError('ERR_DOCKER_UNAVAILABLE', `cannot inspect ${reference}: ${describeEngineError(err)}`, undefined, { cause: err });

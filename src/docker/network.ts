@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describeEngineError, engine, statusOf } from './engine.js';
+import { inspectNetwork } from './engine-api.js';
 import { ProcctlError } from '../contracts/errors.js';
 
 export const MOCK_NETWORK = 'procctl-mock';
@@ -16,7 +17,7 @@ const HOST_GUARD = ['INPUT', '-i', MOCK_BRIDGE, '-m', 'conntrack', '--ctstate', 
 /** The mock network exists (created on first use). The host guard is separate: see guardHost. */
 export async function ensureMockNetwork(): Promise<void> {
   try {
-    await engine().getNetwork(MOCK_NETWORK).inspect();
+    await inspectNetwork(MOCK_NETWORK);
   } catch (err) {
     if (statusOf(err) !== 404) throw new ProcctlError('ERR_DOCKER_UNAVAILABLE', `cannot inspect network ${MOCK_NETWORK}: ${describeEngineError(err)}`);
     try {

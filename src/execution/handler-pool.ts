@@ -43,6 +43,8 @@ interface RunState {
   reject(err: ProcctlError): void;
   /** Still awaited by someone: an aborted run no longer keeps the process alive. */
   awaited: boolean;
+  /** Stopped (timed out, cancelled) while its handler still ran. */
+  stopped: boolean;
 }
 
 /** One worker thread, the processor module it loaded, and the runs it is doing. */
@@ -57,6 +59,8 @@ export class HandlerThread {
   private loading: { resolve(): void; reject(err: ProcctlError): void } | undefined;
   /** How many things (a load, runs not aborted) wait on the thread: while any do, it is referenced. */
   private waiters = 0;
+  /** Stopped runs whose handlers have not ended yet. */
+  private stopping = 0;
   private ended: ProcctlError | undefined;
   /** Set by `terminate`: the error each co-hosted run gets instead of the thread's exit. */
   private endingFor: ((executionId: string) => ProcctlError) | undefined;
@@ -78,6 +82,15 @@ export class HandlerThread {
 
   get alive(): boolean {
     return this.ended === undefined;
+  }
+
+  /**
+   * Fit for new runs: alive, and not hosting a stopped handler that has yet to end. Such a
+   * handler may never yield, and a run placed beside it would wait for it and then be cancelled
+   * with it when the thread is ended.
+   */
+  get usable(): boolean {
+    return this.alive && this.stopping === 0;
   }
 
   private end(why: string): void {
@@ -119,7 +132,7 @@ export class HandlerThread {
     const done = this.ended
       ? Promise.reject(this.ended)
       : new Promise<void>((resolve, reject) => {
-          state = { executionId: spec.executionId, hooks, resolve, reject, awaited: true };
+          state = { executionId: spec.executionId, hooks, resolve, reject, awaited: true, stopped: false };
           this.runs.set(id, state);
           this.wait();
           this.send({ kind: 'run', run: id, spec });
@@ -129,6 +142,10 @@ export class HandlerThread {
       abort: (reason) => {
         if (!this.runs.has(id)) return;
         this.send({ kind: 'abort', run: id, reason: toWire(reason) });
+        if (!state.stopped) {
+          state.stopped = true;
+          this.stopping++;
+        }
         // Nobody waits for it any more: a CLI exits with its envelope, grace or not.
         if (state.awaited) {
           state.awaited = false;
@@ -140,6 +157,7 @@ export class HandlerThread {
 
   private forget(id: number, state: RunState | undefined): void {
     this.runs.delete(id);
+    if (state?.stopped) this.stopping--;
     if (state?.awaited) {
       state.awaited = false;
       this.unwait();
@@ -262,14 +280,16 @@ export class HandlerPool {
 
   /**
    * A thread with the module loaded, its run counted against it until `release`: an idle one if
-   * there is one, else a new one while the processor has fewer than its cap, else the least busy.
+   * there is one, else a new one while the processor has fewer usable threads than its cap, else
+   * the least busy. Threads still hosting a stopped handler get no new runs and do not count
+   * against the cap (they end, or recover once that handler ends).
    */
   async acquire(slug: string, registryDir: string | undefined, concurrency: number): Promise<HandlerThread> {
-    const group = this.live(poolKey(slug, registryDir));
-    let best = group[0];
-    for (const member of group) if (member.thread.reserved < (best as typeof member).thread.reserved) best = member;
+    const usable = this.live(poolKey(slug, registryDir)).filter((member) => member.thread.usable);
+    let best = usable[0];
+    for (const member of usable) if (member.thread.reserved < (best as typeof member).thread.reserved) best = member;
     const cap = Math.max(1, Math.min(this.threads, concurrency));
-    if (!best || (best.thread.reserved > 0 && group.length < cap)) best = this.start(slug, registryDir);
+    if (!best || (best.thread.reserved > 0 && usable.length < cap)) best = this.start(slug, registryDir);
     best.thread.reserved++;
     try {
       await best.ready;

@@ -83,6 +83,18 @@ describe('shared handler threads', { timeout: 60_000 }, () => {
     });
   });
 
+  it('places no new run beside a stopped handler that has yet to end: the next runs get another thread and succeed', async () => {
+    await withRuntime({ handlerThreads: 1, stuckGraceMs: 3_000 }, async (client, store) => {
+      const stuck = await client.invoke(spin({ forever: true }, 'shared-stuck-2'), { timeoutS: 0.2 });
+      assert.equal(stuck.status === 'error' && stuck.error.code, 'ERR_TIMEOUT', JSON.stringify(stuck));
+      // Within the stuck handler's grace its thread still spins: a run placed there would wait for
+      // it and then be cancelled with it, and threadOf would see that envelope, not a success.
+      const threads = new Set<string>();
+      for (let i = 0; i < 3; i++) threads.add(await threadOf(store, await client.invoke(spin({ thread: true }))));
+      assert.equal(threads.size, 1, 'one new thread served them all');
+    });
+  });
+
   it('shares received attachment bytes with the handler thread, and names a handler that changed them', async () => {
     await withRuntime({}, async (client, store) => {
       const bytes = Buffer.alloc(3 * 1024 * 1024 + 5, 9);
