@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, ratio, report, timeProcess } from './stats.js';
+import { median, report, reportRatio, timeProcess } from './stats.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 30);
 const bin = fileURLToPath(new URL('../src/cli/procctl.js', import.meta.url));
@@ -37,9 +37,7 @@ for (let i = 0; i < RUNS; i++) {
   mainTimes.push(timeProcess(process.execPath, main, { cwd }));
 }
 report('node_version_major', Number(process.versions.node.split('.')[0]), 0);
-report('node_e0_median_ms', median(nodeTimes), 1);
-report('main_command_median_ms', median(mainTimes), 1);
-report('median_ratio', ratio(median(mainTimes), median(nodeTimes)));
+reportRatio('median_ratio', ['node_e0_median_ms', nodeTimes], ['main_command_median_ms', mainTimes]);
 report('extra_ca_certs_set', process.env['NODE_EXTRA_CA_CERTS'] === undefined ? 0 : 1, 0);
 
 if (existsSync(bundle)) {
@@ -53,7 +51,5 @@ if (existsSync(bundle)) {
   }
   report('extra_ca_certs_boot_ms', median(boot.with) - median(boot.without), 1);
   report('extra_ca_certs_main_ms', median(full.with) - median(full.without), 1);
-  report('node_e0_without_ca_median_ms', median(boot.without), 1);
-  report('main_command_without_ca_median_ms', median(full.without), 1);
-  report('median_ratio_without_ca', ratio(median(full.without), median(boot.without)));
+  reportRatio('median_ratio_without_ca', ['node_e0_without_ca_median_ms', boot.without], ['main_command_without_ca_median_ms', full.without]);
 }
