@@ -13,6 +13,7 @@ import type { RegistrySnapshot } from '../registry/registry.js';
 import { requireSecrets, secretsPresentIn } from '../api/secrets.js';
 import { describeEngineError, engine, engineUnavailable, isUnreachable, requireEngine, statusOf } from './engine.js';
 import { createContainer, inspectContainer, pingEngine, startCreated } from './engine-api.js';
+import { handlerThreadsFor } from '../runtime/handler-threads.js';
 import { pullByDigest, RUNTIME_PORT, type Progress } from './images.js';
 import type { ContainerHandle } from './handle.js';
 import { containerLabels, LABEL, startedContainerName, type Scope } from './labels.js';
@@ -58,8 +59,9 @@ const CONTAINER_DRAIN_MS = 24 * 60 * 60 * 1000;
 /** What a stop keeps of its grace for cancelled runs to send their results before SIGKILL. */
 const CANCEL_MARGIN_S = 2;
 
-function envFor(token: string, digest: string, passed: Map<string, string>): string[] {
-  return [`${TOKEN_ENV}=${token}`, `PROCCTL_IMAGE_DIGEST=${digest}`, `PROCCTL_RUNTIME_DRAIN_MS=${CONTAINER_DRAIN_MS}`, ...[...passed].map(([name, value]) => `${name}=${value}`)];
+function envFor(token: string, digest: string, cpu: number | undefined, passed: Map<string, string>): string[] {
+  const settings = { [TOKEN_ENV]: token, PROCCTL_IMAGE_DIGEST: digest, PROCCTL_RUNTIME_DRAIN_MS: String(CONTAINER_DRAIN_MS), ...handlerThreadsFor(cpu) };
+  return [...Object.entries(settings), ...passed].map(([name, value]) => `${name}=${value}`);
 }
 
 function hostConfig(snapshot: RegistrySnapshot, mode: Mode): Dockerode.HostConfig {
@@ -278,7 +280,7 @@ export async function startContainer(options: StartOptions): Promise<ContainerHa
     id = await createContainer({
       name,
       Image: reference,
-      Env: [...envFor(token, digest, passed), ...(scope === 'ephemeral' ? [`PROCCTL_RUNTIME_IDLE_EXIT_MS=${EPHEMERAL_IDLE_EXIT_MS}`] : [])],
+      Env: [...envFor(token, digest, snapshot.entry.runtime.cpu, passed), ...(scope === 'ephemeral' ? [`PROCCTL_RUNTIME_IDLE_EXIT_MS=${EPHEMERAL_IDLE_EXIT_MS}`] : [])],
       Labels: containerLabels(snapshot.ref, snapshot.slug, mode, digest, scope, [...passed.keys()]),
       ExposedPorts: { [`${RUNTIME_PORT}/tcp`]: {} },
       // A one-off container ends itself when its CLI's connection is gone (even after kill -9)

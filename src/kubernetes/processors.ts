@@ -9,6 +9,7 @@
  * must stay dead with its exit code and OOM flag for the next call to report, not be replaced
  * silently under a caller that holds its address.
  */
+import { handlerThreadsFor } from '../runtime/handler-threads.js';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type * as K8s from '@kubernetes/client-node';
@@ -151,6 +152,7 @@ function podManifest(snapshot: RegistrySnapshot, mode: Mode, reference: string, 
   const env: K8s.V1EnvVar[] = [
     { name: TOKEN_KEY, valueFrom: { secretKeyRef: { name: tokenSecretName(snapshot.slug, mode), key: TOKEN_KEY } } },
     { name: 'PROCCTL_IMAGE_DIGEST', value: digest },
+    ...Object.entries(handlerThreadsFor(limits.cpu)).map(([name, value]) => ({ name, value })),
   ];
   const passed: string[] = [];
   if (mode === 'real') {

@@ -6,6 +6,7 @@
  * about a deployment it reads back from Modal (the sandbox's name and tags), so a second shell or
  * machine sees the same deployments.
  */
+import { handlerThreadsFor } from '../runtime/handler-threads.js';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ProcctlError } from '../contracts/errors.js';
@@ -334,7 +335,7 @@ export async function startDeployment(options: StartDeploymentOptions): Promise<
     sandbox = await client.sandboxes.create(app, built, {
       name,
       command: RUNTIME_COMMAND,
-      env: { PROCCTL_RUNTIME_TOKEN: token, PROCCTL_IMAGE_DIGEST: digest, PROCCTL_RUNTIME_HOST: '0.0.0.0', PROCCTL_RUNTIME_PORT: String(RUNTIME_PORT), ...(mode === 'real' ? configFrom(snapshot, processEnv) : {}) },
+      env: { PROCCTL_RUNTIME_TOKEN: token, PROCCTL_IMAGE_DIGEST: digest, PROCCTL_RUNTIME_HOST: '0.0.0.0', PROCCTL_RUNTIME_PORT: String(RUNTIME_PORT), ...handlerThreadsFor(snapshot.entry.runtime.cpu), ...(mode === 'real' ? configFrom(snapshot, processEnv) : {}) },
       secrets,
       encryptedPorts: [RUNTIME_PORT],
       timeoutMs: ttlS * 1000,

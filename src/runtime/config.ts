@@ -4,6 +4,7 @@
  * processor's secrets and settings as plain variables. Every bad value is named in its error.
  */
 import { ProcctlError } from '../contracts/errors.js';
+import { HANDLER_THREADS_VARIABLE } from './handler-threads.js';
 import { RUNTIME_DEFAULTS, type RuntimeServerOptions } from './server.js';
 
 export const TOKEN_VARIABLE = 'PROCCTL_RUNTIME_TOKEN';
@@ -17,7 +18,7 @@ const TUNING = {
   PROCCTL_RUNTIME_STUCK_GRACE_MS: 'stuckGraceMs',
   PROCCTL_RUNTIME_MAX_ATTACHMENT_BYTES: 'maxAttachmentBytes',
   PROCCTL_RUNTIME_BUFFER_BYTES: 'bufferBytes',
-  PROCCTL_RUNTIME_HANDLER_THREADS: 'handlerThreads',
+  [HANDLER_THREADS_VARIABLE]: 'handlerThreads',
 } as const;
 
 function usage(message: string, variable: string): ProcctlError {

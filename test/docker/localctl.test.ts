@@ -111,6 +111,7 @@ describe('localctl against the real Docker engine', { concurrency: false }, () =
     assert.equal(info.HostConfig.Memory, 256 * 1024 * 1024);
     assert.equal(info.HostConfig.PidsLimit, 128);
     assert.equal(info.HostConfig.NanoCpus, 1e9);
+    assert.ok((info.Config.Env ?? []).includes('PROCCTL_RUNTIME_HANDLER_THREADS=1'), 'handler threads capped at the CPU limit, not the host CPUs');
     assert.ok(!(info.Config.Env ?? []).some((e) => e.startsWith('OPENAI_API_KEY=')), 'a mock container holds no secret');
     const network = await engine().getNetwork(MOCK_NETWORK).inspect();
     assert.equal(network.Internal, true);

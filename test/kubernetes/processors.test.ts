@@ -36,6 +36,7 @@ describe('processors on a real Kubernetes cluster', { concurrency: false }, () =
     assert.deepEqual(pod.spec?.containers[0]?.resources?.limits, { cpu: '1', memory: '256Mi' });
     assert.deepEqual(pod.spec?.containers[0]?.resources?.requests, { cpu: '1', memory: '256Mi' });
     assert.ok(!(pod.spec?.containers[0]?.env ?? []).some((e) => e.name === 'OPENAI_API_KEY'), 'a mock pod gets no secrets');
+    assert.ok((pod.spec?.containers[0]?.env ?? []).some((e) => e.name === 'PROCCTL_RUNTIME_HANDLER_THREADS' && e.value === '1'), 'handler threads capped at the CPU limit, not the node CPUs');
     assert.ok((pod.spec?.containers[0]?.env ?? []).every((e) => e.name !== 'PROCCTL_RUNTIME_TOKEN' || e.valueFrom?.secretKeyRef), 'the token only by Secret reference');
 
     const args = ['--ref', 'llm/litellm@1', '--inputs-json', HELLO_INPUTS, '--json', '--execution-id', 'kube-parity-1'];

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { contentId, MemoryArtifactStore, Registry, RuntimeClient, RuntimeServer, type Envelope, type InvocationArgs, type RuntimeServerOptions } from '../../src/index.js';
 import { runtimeOptionsFromEnv } from '../../src/runtime/config.js';
+import { handlerThreadsFor } from '../../src/runtime/handler-threads.js';
 import { TOKEN } from '../helpers/runtime.js';
 import { LIMITS_REGISTRY } from './registry.js';
 
@@ -111,6 +112,14 @@ describe('shared handler threads', { timeout: 60_000 }, () => {
       assert.equal(changed.error.code, 'ERR_ATTACHMENT');
       assert.equal(changed.error.message, `artifact ${ref.$artifact} changed after the handler read it: attachment bytes are read-only (copy them to change them)`);
     });
+  });
+
+  it('caps the handler threads of a CPU-limited placement at its CPUs, rounded up', () => {
+    assert.deepEqual(handlerThreadsFor(undefined), {});
+    assert.deepEqual(handlerThreadsFor(0.25), { PROCCTL_RUNTIME_HANDLER_THREADS: '1' });
+    assert.deepEqual(handlerThreadsFor(1), { PROCCTL_RUNTIME_HANDLER_THREADS: '1' });
+    assert.deepEqual(handlerThreadsFor(2.5), { PROCCTL_RUNTIME_HANDLER_THREADS: '3' });
+    assert.equal(runtimeOptionsFromEnv({ PROCCTL_RUNTIME_TOKEN: 't', ...handlerThreadsFor(2.5) }).handlerThreads, 3, 'a setting the runtime reads');
   });
 
   it('refuses a bad PROCCTL_RUNTIME_HANDLER_THREADS by name', () => {

@@ -46,6 +46,7 @@ describe('modalctl against the Modal stand-in: deploy, run, status, logs, names'
     assert.equal(info.HostConfig.Memory, 256 * 1024 * 1024);
     assert.deepEqual(Object.keys(info.NetworkSettings.Networks), [MOCK_NETWORK]);
     assert.ok(!(info.Config.Env ?? []).some((e) => e.startsWith('OPENAI_API_KEY=')), 'a mock sandbox holds no secret');
+    assert.ok((info.Config.Env ?? []).includes('PROCCTL_RUNTIME_HANDLER_THREADS=1'), 'handler threads capped at the CPU limit, not the host CPUs');
     const create = s.h.requests().find((r) => r.method === 'SandboxCreateV2' && r.line.includes('procctl-llm-litellm-v1-mock'));
     // JSON leaves out empty lists: an allowlist without a single CIDR.
     assert.match(create?.line ?? '', /"networkAccess":\{"networkAccessType":"ALLOWLIST"\}/, 'an empty outbound allowlist, not blockNetwork');
