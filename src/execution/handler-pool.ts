@@ -41,9 +41,7 @@ interface RunState {
   hooks: RunHooks;
   resolve(): void;
   reject(err: ProcctlError): void;
-  /** Still awaited by someone: an aborted run no longer keeps the process alive. */
-  awaited: boolean;
-  /** Stopped (timed out, cancelled) while its handler still ran. */
+  /** Stopped (timed out, cancelled) while its handler still ran: nobody awaits it any more. */
   stopped: boolean;
 }
 
@@ -57,7 +55,7 @@ export class HandlerThread {
   private readonly runs = new Map<number, RunState>();
   private nextRun = 0;
   private loading: { resolve(): void; reject(err: ProcctlError): void } | undefined;
-  /** How many things (a load, runs not aborted) wait on the thread: while any do, it is referenced. */
+  /** How many things (a load, runs not stopped) wait on the thread: while any do, it is referenced. */
   private waiters = 0;
   /** Stopped runs whose handlers have not ended yet. */
   private stopping = 0;
@@ -132,7 +130,7 @@ export class HandlerThread {
     const done = this.ended
       ? Promise.reject(this.ended)
       : new Promise<void>((resolve, reject) => {
-          state = { executionId: spec.executionId, hooks, resolve, reject, awaited: true, stopped: false };
+          state = { executionId: spec.executionId, hooks, resolve, reject, stopped: false };
           this.runs.set(id, state);
           this.wait();
           this.send({ kind: 'run', run: id, spec });
@@ -142,26 +140,20 @@ export class HandlerThread {
       abort: (reason) => {
         if (!this.runs.has(id)) return;
         this.send({ kind: 'abort', run: id, reason: toWire(reason) });
-        if (!state.stopped) {
-          state.stopped = true;
-          this.stopping++;
-        }
+        if (state.stopped) return;
+        state.stopped = true;
+        this.stopping++;
         // Nobody waits for it any more: a CLI exits with its envelope, grace or not.
-        if (state.awaited) {
-          state.awaited = false;
-          this.unwait();
-        }
+        this.unwait();
       },
     };
   }
 
   private forget(id: number, state: RunState | undefined): void {
     this.runs.delete(id);
-    if (state?.stopped) this.stopping--;
-    if (state?.awaited) {
-      state.awaited = false;
-      this.unwait();
-    }
+    if (!state) return; // the thread had ended before the run could start
+    if (state.stopped) this.stopping--;
+    else this.unwait();
   }
 
   /**

@@ -9,7 +9,6 @@
  * must stay dead with its exit code and OOM flag for the next call to report, not be replaced
  * silently under a caller that holds its address.
  */
-import { handlerThreadsFor } from '../runtime/handler-threads.js';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type * as K8s from '@kubernetes/client-node';
@@ -21,6 +20,7 @@ import { pinnedReference } from '../docker/pinned.js';
 import { RUNTIME_PORT, type Progress } from '../docker/images.js';
 import { startedContainerName } from '../docker/labels.js';
 import { runtimeHealth } from '../protocol/health.js';
+import { handlerThreadsFor } from '../runtime/handler-threads.js';
 import { apiStatus, apiUnavailable, describeApiError, type Cluster } from './client.js';
 import { forwardPort, type Forwarder } from './port-forward.js';
 import { imagePullProblem, isReady, termination, type Termination } from './pods.js';

@@ -6,7 +6,6 @@
  * about a deployment it reads back from Modal (the sandbox's name and tags), so a second shell or
  * machine sees the same deployments.
  */
-import { handlerThreadsFor } from '../runtime/handler-threads.js';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ProcctlError } from '../contracts/errors.js';
@@ -16,6 +15,7 @@ import { pinnedReference } from '../docker/pinned.js';
 import { RUNTIME_PORT, type Progress } from '../docker/images.js';
 import { runtimeHealth } from '../protocol/health.js';
 import type { RegistrySnapshot } from '../registry/registry.js';
+import { handlerThreadsFor } from '../runtime/handler-threads.js';
 import { appName, ownerParts, sandboxName, secretName, TAG } from './names.js';
 import { call, isAlreadyExists, isNotFound, modalClient, modalError, type ModalClient, type Sandbox } from './sdk.js';
 

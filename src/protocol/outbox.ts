@@ -75,16 +75,17 @@ export class Outbox {
   }
 
   text(frame: string): void {
-    if (!this.open) return;
-    this.cork(true);
-    this.ws.send(frame);
-    this.sent();
+    this.queueText(frame, true);
   }
 
   /** A frame that may wait up to LINGER_MS for the next one, to leave in the same write. */
   lingering(frame: string): void {
+    this.queueText(frame, false);
+  }
+
+  private queueText(frame: string, soon: boolean): void {
     if (!this.open) return;
-    this.cork(false);
+    this.cork(soon);
     this.ws.send(frame);
     this.sent();
   }
